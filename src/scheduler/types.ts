@@ -1,0 +1,63 @@
+// A batch scheduler, seen as bash fragments run through a Transport, plus pure parsers of their output.
+
+/** One job to submit: `dir` is the run directory (absolute, or relative to the login dir / `~/`). */
+export interface JobSpec {
+  /** Opaque key the caller uses to match job ids back (the ledger's point key). */
+  key: string;
+  dir: string;
+  /** Script file inside `dir`, e.g. `run.sbatch`. */
+  script: string;
+  /** Extra scheduler arguments (sbatch args for Slurm). */
+  args: string[];
+}
+
+/** States as Slurm names them; other schedulers map onto these. */
+export type JobState =
+  | 'PENDING' | 'RUNNING' | 'COMPLETING' | 'COMPLETED' | 'FAILED' | 'CANCELLED'
+  | 'TIMEOUT' | 'NODE_FAIL' | 'OUT_OF_MEMORY' | 'PREEMPTED' | 'SUSPENDED' | 'REQUEUED' | 'UNKNOWN';
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set([
+  'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED',
+]);
+
+export interface JobStatus {
+  jobId: string;
+  state: JobState;
+  /** Exit code of the batch script once finished (Slurm's `ExitCode` first number), else null. */
+  exitCode: number | null;
+  /** Signal that ended it, if any (Slurm's `ExitCode` second number when non-zero). */
+  signal?: number | null;
+  start?: string | null;
+  end?: string | null;
+  elapsedSeconds?: number | null;
+  /** Pending reason or similar. */
+  reason?: string | null;
+}
+
+export interface Scheduler {
+  readonly name: 'slurm' | 'shell';
+  /**
+   * Bash that submits every spec. It must be idempotent per run dir: `stateDir` (a directory on the
+   * target, created by the fragment if missing) holds one marker file per submitted run dir holding
+   * its job id; a spec whose marker exists is not submitted again, its id is reported instead.
+   * For every spec it prints exactly one line `RXJOB <key> <jobId>` as soon as the id is known.
+   * It ignores SIGHUP/SIGPIPE so that losing the connection does not stop it half-way.
+   * A failing submission prints `RXERR <key> <one-line message>` and the fragment goes on with the rest.
+   */
+  submitScript(specs: JobSpec[], stateDir: string): string;
+  /** Bash that prints the status of these job ids in a form parseStatus understands. */
+  statusScript(jobIds: string[]): string;
+  /** Pure: the output of statusScript → one status per job id it knew about. */
+  parseStatus(stdout: string): Map<string, JobStatus>;
+  /** Bash that cancels these job ids in one call. */
+  cancelScript(jobIds: string[]): string;
+}
+
+/** Parses `RXJOB <key> <jobId>` / `RXERR <key> <msg>` lines from submitScript output. */
+export function parseSubmitLine(line: string): { key: string; jobId: string } | { key: string; error: string } | null {
+  const m = /^RXJOB (\S+) (\S+)\s*$/.exec(line);
+  if (m) return { key: m[1]!, jobId: m[2]! };
+  const e = /^RXERR (\S+) (.*)$/.exec(line);
+  if (e) return { key: e[1]!, error: e[2]! };
+  return null;
+}
