@@ -23,6 +23,8 @@ export interface ProcResult {
   exitCode: number | null;
   signal: string | null;
   stdout: string;
+  /** The raw stdout bytes (binary-safe, e.g. blobs from `git cat-file --batch`). */
+  stdoutBytes: Buffer;
   stderr: string;
   durationMs: number;
 }
@@ -34,7 +36,7 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<ProcResult> 
   if (opts.detached) {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: 'ignore' });
     child.unref();
-    return Promise.resolve({ argv, exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 0 });
+    return Promise.resolve({ argv, exitCode: 0, signal: null, stdout: '', stdoutBytes: Buffer.alloc(0), stderr: '', durationMs: 0 });
   }
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -58,11 +60,13 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<ProcResult> 
     child.stdin.end(opts.input ?? '');
     child.on('close', (code, signal) => {
       if (opts.onLine && pending) opts.onLine(pending);
+      const bytes = Buffer.concat(out);
       const res: ProcResult = {
         argv,
         exitCode: code,
         signal,
-        stdout: Buffer.concat(out).toString('utf8'),
+        stdout: bytes.toString('utf8'),
+        stdoutBytes: bytes,
         stderr: Buffer.concat(err).toString('utf8'),
         durationMs: performance.now() - started,
       };
@@ -70,4 +74,53 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<ProcResult> 
       else reject(new CommandError(argv, code, res.stderr, res.stdout, res.durationMs, { where: opts.where, hint: opts.hint, signal }));
     });
   });
+}
+
+/** A long-lived child process (e.g. a test sshd or ssh-agent) that the caller stops explicitly. */
+export interface Daemon {
+  readonly pid: number;
+  /** Resolves when the process has exited (never rejects). */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** What it printed so far (stdout and stderr interleaved, last 64 KiB). */
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs` (default 3000); resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts a long-lived child (argv, no shell) and returns a handle to stop it. */
+export function startDaemon(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Daemon {
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new Error('startDaemon: empty argv');
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out += b.toString('utf8');
+    if (out.length > 65536) out = out.slice(-65536);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: string | null }>(resolve => {
+    child.on('error', e => {
+      keep(Buffer.from(`startDaemon: ${e.message}\n`));
+      done = true;
+      resolve({ code: null, signal: null });
+    });
+    child.on('exit', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    });
+  });
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    output: () => out,
+    async stop(graceMs = 3000) {
+      if (done) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -1,0 +1,65 @@
+// Registers the commands. The only place errors become messages and exit codes.
+import { Command, CommanderError, Option } from 'commander';
+import { RxError, CommandError } from './errors.ts';
+import { submit } from './commands/submit.ts';
+import { status } from './commands/status.ts';
+import { show } from './commands/show.ts';
+import { demo } from './commands/demo.ts';
+import { makeOut } from './ui.ts';
+
+function program(): Command {
+  const p = new Command('rx')
+    .description('Reproducible numerical experiments on Slurm clusters: one git commit per run.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  p.command('submit')
+    .description('Make one commit per sweep point, push once, create run directories and submit them (idempotent: re-running finishes an interrupted submission).')
+    .requiredOption('-s, --sweep <file>', 'sweep file (.ts, .js, .json or .yaml)')
+    .option('--repeat', 'submit points whose parameters were already submitted again, as new experiments')
+    .option('--json', 'print one JSON record per point instead of the summary')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>', process.cwd())
+    .action(async o => {
+      const r = await submit({ cwd: o.cwd, sweep: o.sweep, repeat: o.repeat, json: o.json });
+      if (o.json) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
+      if (r.failed) process.exitCode = 6;
+    });
+  p.command('status')
+    .description('Job states of every experiment (one remote call set per sweep): counts per state and a table.')
+    .option('--sweep <name>', 'only this sweep')
+    .option('--json', 'print one object per experiment')
+    .option('--offline', 'do not contact the cluster; show the states last seen')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>', process.cwd())
+    .action(async o => { await status({ cwd: o.cwd, sweep: o.sweep, json: o.json, offline: o.offline }); });
+  p.command('show')
+    .description('Show the point behind a commit sha or run directory: params, job and the diff against the base.')
+    .argument('<sha|dir>', 'commit sha (4+ hex digits) or run directory (path or name)')
+    .option('--json', 'print as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>', process.cwd())
+    .action(async (what, o) => { await show({ cwd: o.cwd, what, json: o.json }); });
+  p.command('demo')
+    .description('Run the quickstart sweep end to end on this machine (embedded default: local transport, shell scheduler).')
+    .addOption(new Option('--dir <dir>', 'where to create the demo repository (default: a new temp dir)'))
+    .option('--keep', 'keep the demo directory afterwards')
+    .action(async o => { await demo({ dir: o.dir, keep: o.keep }); });
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = makeOut();
+  try {
+    await program().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof RxError) {
+      out.warn(`rx: ${out.color.red(e.message)}`);
+      if (e.hint) out.warn(`  ${e.hint}`);
+      if (e instanceof CommandError && process.env.RX_DEBUG) out.warn(e.stdout);
+      return e.exitCode;
+    }
+    out.warn(`rx: internal error: ${(e as Error)?.stack ?? e}`);
+    out.warn('  This is a bug in rx; please report it with the command you ran.');
+    return 70;
+  }
+}

@@ -1,0 +1,279 @@
+// rx submit: sweep file → one commit per point → one push → one connection → run dirs → scheduler,
+// with every step in the ledger before the next remote action. Re-running finishes an interrupted
+// submission and never submits a point twice.
+import { ConfigError, RxError, StateError } from '../errors.ts';
+import { git, verbs } from '../git.ts';
+import { paramHash } from '../hash.ts';
+import { loadSweep, type LoadedSweep } from '../sweep.ts';
+import { repoContext, ensureExcluded, type RepoContext } from '../context.ts';
+import { Ledger, acquireLock, now, sweepDir, type LedgerEvent, type PointRecord } from '../ledger.ts';
+import { buildCommits, computeChanges, refsFor, type PointToBuild } from '../commits.ts';
+import { runDirName, uniquePrefixes } from '../rundir.ts';
+import { openTarget, outputRoot, remoteLabel, type Target } from '../target.ts';
+import { createDirsScript } from '../remote-scripts.ts';
+import { parseSubmitLine } from '../scheduler/types.ts';
+import { canonicalJson } from '../hash.ts';
+import { makeOut, type Out } from '../ui.ts';
+
+export interface SubmitOptions {
+  cwd: string;
+  sweep: string;
+  /** Submit points whose parameters were already submitted again, as new experiments. */
+  repeat?: boolean;
+  json?: boolean;
+  out?: Out;
+  /** Test hook: stop right after the named phase, as a crash would. */
+  stopAfter?: Phase;
+}
+
+export type Phase = 'plan' | 'commit' | 'push' | 'dirs' | 'create' | 'clean' | 'submit';
+
+export interface SubmitRecord {
+  sweep: string;
+  key: string;
+  params: Record<string, unknown>;
+  hash: string;
+  sha: string | null;
+  dir: string | null;
+  jobId: string | null;
+  status: 'submitted' | 'skipped' | 'failed';
+  error?: string;
+}
+
+export interface SubmitResult {
+  sweep: string;
+  submitted: number;
+  skipped: number;
+  failed: number;
+  records: SubmitRecord[];
+}
+
+export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
+  const out = opts.out ?? makeOut({ json: opts.json });
+  const ctx = await repoContext(opts.cwd);
+  const sweep = await loadSweep(opts.sweep, opts.cwd);
+  const name = sweep.def.name;
+  const base = await git(ctx.top, verbs.resolveCommit(sweep.def.branch));
+  if (!base) throw new ConfigError(`branch: '${sweep.def.branch}' is not a branch, tag or commit in ${ctx.top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
+  const [script] = await git(ctx.top, verbs.readBlobs([`${base}:${sweep.remote.script}`]));
+  if (!script) throw new ConfigError(`remote.script: '${sweep.remote.script}' is not in the base commit ${base.slice(0, 12)} of '${sweep.def.branch}'`, { hint: 'Commit the batch script (e.g. run.sbatch) to the base branch, or set remote.script.' });
+  const origin = await git(ctx.top, verbs.remoteUrl('origin'));
+  const fetchUrl = sweep.remote.origin ?? origin;
+  if (sweep.remote.host !== 'local' && !fetchUrl) {
+    throw new ConfigError(`the repository ${ctx.top} has no 'origin' remote, so the cluster cannot fetch the experiment commits`, { hint: 'Add one (git remote add origin <url>) or set remote.origin to a URL the cluster can fetch from.' });
+  }
+  const label = remoteLabel(sweep.remote);
+
+  const dir = sweepDir(ctx.rxDir, name);
+  const ledger = new Ledger(dir, name);
+  let state = ledger.state();
+  const prevRemote = (state.sweep?.remote as { label?: string } | undefined)?.label;
+  if (prevRemote && prevRemote !== label) {
+    throw new ConfigError(`sweep '${name}' was submitted to ${prevRemote}; this sweep file sends it to ${label}`, { hint: 'Use a new sweep name for a different cluster.' });
+  }
+
+  // Plan: new points (by hash), and everything an earlier interrupted run left unfinished.
+  const seen = new Map<string, number>();
+  for (const p of state.points.values()) seen.set(p.hash, (seen.get(p.hash) ?? 0) + 1);
+  let nextKey = Math.max(0, ...[...state.points.keys()].map(Number)) + 1;
+  const fresh: PointToBuild[] = [];
+  const skipped: { params: Record<string, unknown>; hash: string; key: string }[] = [];
+  const inThisRun = new Map<string, number>();
+  for (const p of sweep.points) {
+    const hash = paramHash(p.params);
+    const before = seen.get(hash) ?? 0;
+    const mine = inThisRun.get(hash) ?? 0;
+    inThisRun.set(hash, mine + 1);
+    if (!opts.repeat && before + mine > 0) {
+      const prev = [...state.points.values()].find(q => q.hash === hash);
+      skipped.push({ params: p.params, hash, key: prev?.key ?? '' });
+      continue;
+    }
+    fresh.push({ key: String(nextKey++), params: p.params, varied: p.varied, hash, repeat: before + mine });
+  }
+  const unbuilt: PointToBuild[] = [...state.points.values()].filter(p => !p.sha).map(p => ({ key: p.key, params: p.params, varied: p.varied, hash: p.hash, repeat: p.repeat }));
+  // Validation pass: every patch must apply before anything is written.
+  const changes = await computeChanges(ctx.top, base, name, sweep.def.patcher, [...unbuilt.filter(p => state.points.get(p.key)!.base === base), ...fresh]);
+  for (const p of unbuilt) {
+    if (state.points.get(p.key)!.base !== base) throw new StateError(`sweep '${name}': point ${p.key} was planned on base ${state.points.get(p.key)!.base.slice(0, 12)} but '${sweep.def.branch}' is now ${base.slice(0, 12)}`, { hint: 'Finish that submission by pointing branch at the old commit, or use a new sweep name.' });
+  }
+
+  await ensureExcluded(ctx);
+  const release = acquireLock(dir, `sweep '${name}'`);
+  const t0 = performance.now();
+  try {
+    const at = now();
+    const defJson = JSON.parse(JSON.stringify(sweep.def, (_k, v) => (typeof v === 'function' ? `[function ${v.name || 'anonymous'}]` : v)));
+    if (!state.sweep || canonicalJson(state.sweep.definition) !== canonicalJson(defJson) || state.sweep.base !== base) {
+      ledger.append({ t: 'sweep', at, name, file: sweep.file, branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
+    }
+    ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat })));
+    if (opts.stopAfter === 'plan') return summary();
+
+    // Commits. A ref left by a crash after fast-import and before the ledger write is adopted.
+    const toBuild = [...unbuilt, ...fresh];
+    if (toBuild.length) {
+      const existing = await git(ctx.top, verbs.forEachRef(`refs/rx/${name}/`));
+      const adopt = toBuild.filter(p => existing.has(refsFor(name, p.key).ref));
+      const build = toBuild.filter(p => !existing.has(refsFor(name, p.key).ref));
+      const shas = await buildCommits(ctx.top, base, name, build, changes);
+      for (const p of adopt) shas.set(p.key, existing.get(refsFor(name, p.key).ref)!);
+      ledger.append(...toBuild.map(p => ({ t: 'commit' as const, at: now(), key: p.key, sha: shas.get(p.key)!, ...refsFor(name, p.key) })));
+    }
+    if (opts.stopAfter === 'commit') return summary();
+
+    // One push of every temporary branch and permanent ref. Never forced.
+    state = ledger.state();
+    const unpushed = [...state.points.values()].filter(p => p.sha && !p.pushed);
+    if (unpushed.length) {
+      if (origin) {
+        await git(ctx.top, verbs.push('origin', [`refs/heads/rx/${name}/*:refs/heads/rx/${name}/*`, `refs/rx/${name}/*:refs/rx/${name}/*`]));
+      }
+      ledger.append({ t: 'pushed', at: now(), keys: unpushed.map(p => p.key) });
+    }
+    if (opts.stopAfter === 'push') return summary();
+
+    // Run directory names, decided (and recorded) before anything is created remotely.
+    state = ledger.state();
+    const noDir = [...state.points.values()].filter(p => p.pushed && !p.dir);
+    if (noDir.length) {
+      const prefixes = uniquePrefixes([...state.points.values()].map(p => p.sha!).filter(Boolean));
+      const when = new Date();
+      const root = outputRoot(sweep.remote, ctx.top);
+      ledger.append(...noDir.map(p => ({ t: 'dir' as const, at: now(), key: p.key, dir: `${root}/${runDirName(name, when, prefixes.get(p.sha!)!)}`, remote: label })));
+    }
+    if (opts.stopAfter === 'dirs') return summary();
+
+    state = ledger.state();
+    const pending = [...state.points.values()].filter(p => p.dir && (!p.created || !p.cleaned || p.jobs.length === 0));
+    if (pending.length) {
+      const target = await openTarget(sweep.remote, ctx.top);
+      try {
+        await remotePhases(target, ledger, sweep, name, ctx, fetchUrl ?? null, origin !== null, out, opts.stopAfter);
+      } finally {
+        await target.close();
+      }
+    }
+    return summary();
+  } finally {
+    ledger.close();
+    release();
+  }
+
+  function summary(): SubmitResult {
+    const st = ledger.state();
+    const wanted = new Set([...fresh.map(p => p.key), ...unbuilt.map(p => p.key), ...[...st.points.values()].filter(p => p.jobs.length === 0).map(p => p.key)]);
+    const records: SubmitRecord[] = [];
+    for (const p of st.points.values()) {
+      if (!wanted.has(p.key)) continue;
+      const job = p.jobs.at(-1);
+      const err = p.errors.at(-1);
+      records.push({ sweep: name, key: p.key, params: p.params, hash: p.hash, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null, status: job ? 'submitted' : 'failed', ...(job || !err ? {} : { error: err.message }) });
+    }
+    for (const s of skipped.filter(s => !wanted.has(s.key))) records.push({ sweep: name, key: s.key, params: s.params, hash: s.hash, sha: st.points.get(s.key)?.sha ?? null, dir: st.points.get(s.key)?.dir ?? null, jobId: st.points.get(s.key)?.jobs.at(-1)?.jobId ?? null, status: 'skipped' });
+    const res: SubmitResult = {
+      sweep: name,
+      submitted: records.filter(r => r.status === 'submitted').length,
+      skipped: records.filter(r => r.status === 'skipped').length,
+      failed: opts.stopAfter ? 0 : records.filter(r => r.status === 'failed').length,
+      records,
+    };
+    if (!opts.stopAfter) {
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      out.info(`${out.color.bold(name)}: ${out.color.green(`${res.submitted} submitted`)}, ${res.skipped} skipped${res.failed ? ', ' + out.color.red(`${res.failed} failed`) : ''} on ${label} in ${secs} s`);
+      for (const r of records.filter(r => r.status === 'failed')) out.warn(`  point ${r.key}: ${r.error ?? 'not submitted'}`);
+    }
+    return res;
+  }
+}
+
+async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, name: string, ctx: RepoContext, fetchUrl: string | null, pushed: boolean, out: Out, stopAfter?: Phase): Promise<void> {
+  let state = ledger.state();
+  // Make the run directories (one script), recording each as it is reported.
+  const toCreate = [...state.points.values()].filter(p => p.dir && !p.created);
+  if (toCreate.length) {
+    const bar = out.progress('creating run dirs', toCreate.length);
+    const script = createDirsScript({ repo: target.repo, fetchUrl: target.local ? null : fetchUrl, sweep: name, dirs: toCreate.map(p => ({ key: p.key, sha: p.sha!, dir: p.dir! })) });
+    const batch = new Batcher<string>(ledger, keys => [{ t: 'created', at: now(), keys }]);
+    try {
+      await target.transport.exec(script, {
+        onLine: line => {
+          const m = /^RXDIR (\S+)/.exec(line);
+          if (m) { batch.add(m[1]!); bar.tick(); }
+          const e = /^RXERR (\S+) (.*)$/.exec(line);
+          if (e) ledger.append({ t: 'error', at: now(), key: e[1]!, phase: 'create', message: e[2]! });
+        },
+      });
+    } finally {
+      batch.flush();
+      bar.stop();
+    }
+  }
+  if (stopAfter === 'create') return;
+
+  // The temporary branches have served: delete them on origin and locally (the cluster clone's
+  // were deleted by the script). Only refs rx created, named in the ledger.
+  state = ledger.state();
+  const toClean = [...state.points.values()].filter(p => p.created && !p.cleaned);
+  if (toClean.length) {
+    const branches = toClean.map(p => p.branch!);
+    if (pushed) {
+      for (let i = 0; i < branches.length; i += 500) {
+        const chunk = branches.slice(i, i + 500);
+        await git(ctx.top, { ...verbs.push('origin', chunk.map(b => `:${b}`)), allowFailure: true });
+      }
+    }
+    const local = await git(ctx.top, verbs.forEachRef(`refs/heads/rx/${name}/`));
+    const mine = new Set(branches);
+    const dels = [...local.keys()].filter(r => mine.has(r)).map(r => `delete ${r} ${local.get(r)}`);
+    if (dels.length) await git(ctx.top, verbs.updateRefs(dels));
+    ledger.append({ t: 'cleaned', at: now(), keys: toClean.map(p => p.key) });
+  }
+  if (stopAfter === 'clean') return;
+
+  // Submit every created, never-submitted point in one script; job ids are recorded as they come.
+  state = ledger.state();
+  const toSubmit = [...state.points.values()].filter(p => p.created && p.jobs.length === 0);
+  if (toSubmit.length) {
+    const bar = out.progress('submitting', toSubmit.length);
+    const specs = toSubmit.map(p => ({ key: p.key, dir: p.dir!, script: sweep.remote.script, args: sweep.remote.sbatchArgs ?? [] }));
+    const jobs = new Batcher<{ key: string; jobId: string }>(ledger, js => js.map(j => ({ t: 'job', at: now(), key: j.key, jobId: j.jobId, attempt: 1, scheduler: target.scheduler.name })));
+    try {
+      await target.transport.exec(target.scheduler.submitScript(specs, target.stateDir), {
+        onLine: line => {
+          const r = parseSubmitLine(line);
+          if (!r) return;
+          if ('jobId' in r) {
+            jobs.add(r);
+            bar.tick();
+          } else ledger.append({ t: 'error', at: now(), key: r.key, phase: 'submit', message: r.error });
+        },
+      });
+    } finally {
+      jobs.flush();
+      bar.stop();
+    }
+  }
+}
+
+/**
+ * Groups items that arrive together (same I/O turn) into one ledger append, so one fsync covers
+ * many lines; the remote marker files make the unflushed tail recoverable after a crash.
+ */
+class Batcher<T> {
+  private items: T[] = [];
+  private timer: NodeJS.Immediate | null = null;
+  constructor(private ledger: Ledger, private make: (items: T[]) => LedgerEvent[]) {}
+  add(item: T) {
+    this.items.push(item);
+    this.timer ??= setImmediate(() => this.flush());
+  }
+  flush() {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = null;
+    if (this.items.length) this.ledger.append(...this.make(this.items.splice(0)));
+  }
+}
+
+export type { PointRecord };
+export { RxError };

@@ -1,0 +1,119 @@
+// One commit per point, built with git plumbing (fast-import) on top of the base commit: no working
+// tree, no index, no checkout. One fast-import process builds every commit of a submission.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fastImportPath, git, verbs } from './git.ts';
+import { canonicalJson } from './hash.ts';
+import { applyFunctionPatcher, applyTextPatcher, patcherFiles, snapshot, type FileChange, type PatcherSpec } from './patch.ts';
+import { ConfigError } from './errors.ts';
+import type { Params } from './points.ts';
+
+export interface PointToBuild {
+  key: string;
+  params: Params;
+  varied: Params;
+  hash: string;
+  repeat: number;
+}
+
+export const POINT_FILE = '.rx/point.json';
+
+/** The `.rx/point.json` written into every experiment commit. Same params on the same base → same bytes. */
+export function pointJson(sweep: string, p: PointToBuild, base: string): Buffer {
+  const doc: Record<string, unknown> = { sweep, params: JSON.parse(canonicalJson(p.params)), hash: p.hash, base };
+  if (p.repeat > 0) doc.repeat = p.repeat; // distinct tree, hence a distinct commit, for --repeat
+  return Buffer.from(JSON.stringify(doc, null, 2) + '\n');
+}
+
+/**
+ * Computes every point's file changes. This is the validation pass: it runs before anything is
+ * written, so a key missing from the inlist fails the whole submission with nothing created.
+ */
+export async function computeChanges(repo: string, base: string, sweep: string, patcher: PatcherSpec, points: PointToBuild[]): Promise<Map<string, FileChange[]>> {
+  const out = new Map<string, FileChange[]>();
+  if (points.length === 0) return out;
+  const label = (p: PointToBuild) => `sweep '${sweep}' point ${p.key} (${canonicalJson(p.varied)})`;
+  if (typeof patcher !== 'function') {
+    const files = patcherFiles(patcher);
+    const blobs = await git(repo, verbs.readBlobs(files.map(f => `${base}:${f}`)));
+    const contents = new Map<string, Buffer>();
+    files.forEach((f, i) => {
+      const b = blobs[i];
+      if (!b) throw new ConfigError(`patcher.file: '${f}' does not exist in ${base.slice(0, 12)} (the sweep's branch)`, { hint: 'Check the file name, or commit the file to the base branch.' });
+      contents.set(f, b);
+    });
+    for (const p of points) out.set(p.key, [...applyTextPatcher(patcher, contents, p.params, label(p)), pointFile(sweep, p, base)]);
+    return out;
+  }
+  const tmp = await mkdtemp(join(tmpdir(), 'rx-base-'));
+  try {
+    const pristine = join(tmp, 'tree');
+    const tar = join(tmp, 'base.tar');
+    await git(repo, verbs.archive(base, tar));
+    const { extractTar } = await import('./tar.ts');
+    await extractTar(tar, pristine);
+    const before = await snapshot(pristine);
+    for (const p of points) {
+      const changes = (await applyFunctionPatcher(patcher, pristine, before, p.params, label(p))).filter(c => c.path !== POINT_FILE);
+      out.set(p.key, [...changes, pointFile(sweep, p, base)]);
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return out;
+}
+
+const pointFile = (sweep: string, p: PointToBuild, base: string): FileChange => ({ path: POINT_FILE, content: pointJson(sweep, p, base), mode: '100644' });
+
+export function commitMessage(sweep: string, p: PointToBuild): string {
+  const lines = Object.entries(p.varied).map(([k, v]) => `${k} = ${canonicalJson(v)}`);
+  return `rx: ${sweep} point ${p.key}${p.repeat ? ` (repeat ${p.repeat})` : ''}\n\n${lines.join('\n')}${lines.length ? '\n\n' : ''}rx-sweep: ${sweep}\nrx-hash: ${p.hash}\n`;
+}
+
+/** Ref names for a point: the permanent one, and the temporary branch pushed for the cluster. */
+export const refsFor = (sweep: string, key: string) => ({ ref: `refs/rx/${sweep}/${key}`, branch: `refs/heads/rx/${sweep}/${key}` });
+
+/**
+ * Writes one commit per point (parent = base) under refs/rx/<sweep>/<key> and the temporary branch
+ * rx/<sweep>/<key>, in one fast-import run. Returns key → commit sha.
+ */
+export async function buildCommits(repo: string, base: string, sweep: string, points: PointToBuild[], changes: Map<string, FileChange[]>): Promise<Map<string, string>> {
+  if (points.length === 0) return new Map();
+  const ident = (await git(repo, verbs.committerIdent())) ?? 'rx <rx@localhost>';
+  const when = `${Math.floor(Date.now() / 1000)} +0000`;
+  const chunks: Buffer[] = [];
+  const text = (s: string) => chunks.push(Buffer.from(s, 'utf8'));
+  const data = (b: Buffer) => {
+    text(`data ${b.length}\n`);
+    chunks.push(b);
+    text('\n');
+  };
+  points.forEach((p, i) => {
+    const { ref, branch } = refsFor(sweep, p.key);
+    text(`commit ${ref}\nmark :${i + 1}\nauthor ${ident} ${when}\ncommitter ${ident} ${when}\n`);
+    data(Buffer.from(commitMessage(sweep, p), 'utf8'));
+    text(`from ${base}\n`);
+    for (const c of changes.get(p.key) ?? []) {
+      if (c.content === null) text(`D ${fastImportPath(c.path)}\n`);
+      else {
+        text(`M ${c.mode} inline ${fastImportPath(c.path)}\n`);
+        data(c.content);
+      }
+    }
+    text(`\nreset ${branch}\nfrom :${i + 1}\n\n`);
+  });
+  text('done\n');
+  const tmp = await mkdtemp(join(tmpdir(), 'rx-marks-'));
+  try {
+    const marks = join(tmp, 'marks');
+    await git(repo, verbs.fastImport(Buffer.concat(chunks), marks));
+    const bySerial = new Map((await readFile(marks, 'utf8')).split('\n').filter(Boolean).map(l => {
+      const [m, sha] = l.split(' ');
+      return [Number(m!.slice(1)), sha!] as const;
+    }));
+    return new Map(points.map((p, i) => [p.key, bySerial.get(i + 1)!]));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

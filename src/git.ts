@@ -1,0 +1,112 @@
+// Git, as data: each verb is { argv, parse } and one executor runs it (simple-git's shape), through
+// proc.ts. Plumbing only, so the user's working tree, index, HEAD and branches are never touched.
+import { ConfigError, CommandError } from './errors.ts';
+import { run, type ProcResult } from './proc.ts';
+
+export interface GitVerb<T> {
+  argv: string[];
+  input?: string | Buffer;
+  /** Non-zero exit is an answer (e.g. "no such ref"), not an error. */
+  allowFailure?: boolean;
+  env?: Record<string, string>;
+  parse: (r: ProcResult) => T;
+}
+
+export async function git<T>(cwd: string, verb: GitVerb<T>): Promise<T> {
+  const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...verb.env };
+  const r = await run(['git', ...verb.argv], { cwd, input: verb.input, allowFailure: verb.allowFailure, env, where: 'git' });
+  return verb.parse(r);
+}
+
+const trimmed = (r: ProcResult) => r.stdout.trim();
+const ok = (r: ProcResult) => r.exitCode === 0;
+
+export const verbs = {
+  toplevel: (): GitVerb<string> => ({ argv: ['rev-parse', '--show-toplevel'], parse: trimmed }),
+  gitPath: (p: string): GitVerb<string> => ({ argv: ['rev-parse', '--path-format=absolute', '--git-path', p], parse: trimmed }),
+  /** The commit a branch, tag or sha names, or null. */
+  resolveCommit: (ref: string): GitVerb<string | null> => ({
+    argv: ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
+    allowFailure: true,
+    parse: r => (ok(r) ? r.stdout.trim() : null),
+  }),
+  remoteUrl: (remote: string): GitVerb<string | null> => ({
+    argv: ['remote', 'get-url', '--', remote],
+    allowFailure: true,
+    parse: r => (ok(r) ? r.stdout.trim() : null),
+  }),
+  committerIdent: (): GitVerb<string | null> => ({
+    argv: ['var', 'GIT_COMMITTER_IDENT'],
+    allowFailure: true,
+    parse: r => (ok(r) ? r.stdout.trim().replace(/\s+\d+\s+[+-]\d{4}$/, '') : null),
+  }),
+  /** Contents of `<rev>:<path>` for each spec; null where missing. Binary-safe, one process. */
+  readBlobs: (specs: string[]): GitVerb<(Buffer | null)[]> => ({
+    argv: ['cat-file', '--batch'],
+    input: specs.map(s => s + '\n').join(''),
+    parse: r => parseCatFileBatch(r.stdoutBytes, specs.length),
+  }),
+  /** Ref name → sha for refs under a prefix. */
+  forEachRef: (prefix: string): GitVerb<Map<string, string>> => ({
+    argv: ['for-each-ref', '--format=%(objectname) %(refname)', prefix],
+    parse: r => new Map(r.stdout.split('\n').filter(Boolean).map(l => { const i = l.indexOf(' '); return [l.slice(i + 1), l.slice(0, i)] as [string, string]; })),
+  }),
+  /** A ref transaction (`create`/`delete` lines): all or nothing. */
+  updateRefs: (lines: string[]): GitVerb<void> => ({ argv: ['update-ref', '--stdin'], input: lines.map(l => l + '\n').join(''), parse: () => undefined }),
+  fastImport: (stream: Buffer, marksFile: string): GitVerb<void> => ({
+    argv: ['fast-import', '--quiet', '--done', `--export-marks=${marksFile}`],
+    input: stream,
+    parse: () => undefined,
+  }),
+  /** Never forced: refspecs without '+', and no --force. */
+  push: (remote: string, refspecs: string[]): GitVerb<ProcResult> => ({ argv: ['push', '--porcelain', '--', remote, ...refspecs], parse: r => r }),
+  archive: (sha: string, outFile: string): GitVerb<void> => ({ argv: ['archive', '--format=tar', '-o', outFile, sha], parse: () => undefined }),
+  /** `A`/`M`/`D` and path for each file changed between two commits. */
+  diffNames: (a: string, b: string): GitVerb<{ status: string; path: string }[]> => ({
+    argv: ['diff-tree', '-r', '-z', '--no-renames', '--name-status', a, b],
+    parse: r => {
+      const f = r.stdout.split('\0').filter(x => x !== '');
+      const out: { status: string; path: string }[] = [];
+      for (let i = 0; i + 1 < f.length; i += 2) out.push({ status: f[i]!, path: f[i + 1]! });
+      return out;
+    },
+  }),
+  commitMessage: (sha: string): GitVerb<string> => ({ argv: ['log', '-1', '--format=%B', sha], parse: r => r.stdout }),
+};
+
+/** Pure parser of `git cat-file --batch` output (`<oid> <type> <size>\n<bytes>\n` or `<spec> missing\n`). */
+export function parseCatFileBatch(buf: Buffer, count: number): (Buffer | null)[] {
+  const out: (Buffer | null)[] = [];
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
+    const nl = buf.indexOf(10, pos);
+    if (nl < 0) throw new Error('git cat-file --batch: truncated output');
+    const header = buf.subarray(pos, nl).toString('utf8');
+    pos = nl + 1;
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!m) {
+      out.push(null); // "<spec> missing" or "ambiguous"
+      continue;
+    }
+    const size = Number(m[2]);
+    out.push(m[1] === 'blob' ? Buffer.from(buf.subarray(pos, pos + size)) : null);
+    pos += size + 1;
+  }
+  return out;
+}
+
+/** The top of the git repository containing cwd, or a ConfigError saying rx needs one. */
+export async function repoTop(cwd: string): Promise<string> {
+  try {
+    return await git(cwd, verbs.toplevel());
+  } catch (e) {
+    if (e instanceof CommandError) throw new ConfigError(`${cwd} is not inside a git repository`, { hint: 'Run rx from your code\'s git repository (rx makes one commit per run in it).' });
+    throw e;
+  }
+}
+
+/** C-style quoting of a path for git fast-import. */
+export function fastImportPath(p: string): string {
+  if (!/["\\\n]/.test(p) && !p.startsWith('"')) return p;
+  return '"' + p.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') + '"';
+}

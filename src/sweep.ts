@@ -1,0 +1,139 @@
+// The sweep file: what users write. Loading (ts/js/json/yaml) and validation with messages that
+// name the offending key.
+import { readFile, stat } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.ts';
+import { validateSweepName, validateRepoPath } from './names.ts';
+import { expandDimensions, type Params, type Point } from './points.ts';
+import { validatePatcher, type PatcherSpec } from './patch.ts';
+
+export interface RemoteConfig {
+  /** ssh host or Host alias from ~/.ssh/config; 'local' (or no remote) = this machine. */
+  host: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  /** The clone of origin on the cluster (created if missing). Relative paths are from the login dir. */
+  repo?: string;
+  /** Root for run directories. */
+  output?: string;
+  scheduler?: 'slurm' | 'shell';
+  /** Batch script inside each run directory. */
+  script?: string;
+  sbatchArgs?: string[];
+  strictHostKeyChecking?: 'yes' | 'accept-new';
+  /** URL the cluster fetches from; default: the local repository's `origin` URL. */
+  origin?: string;
+  /** Most jobs the shell scheduler runs at once (default: nproc of the target). */
+  maxParallel?: number;
+}
+
+export interface SweepDefinition {
+  name: string;
+  branch: string;
+  base_config?: Params;
+  dimensions?: Record<string, unknown[]>;
+  patcher: PatcherSpec;
+  remote?: RemoteConfig;
+}
+
+/** Typed helper for sweep files: `export default defineSweep({ ... })`. */
+export function defineSweep<T extends SweepDefinition>(sweep: T): T {
+  return sweep;
+}
+
+export interface LoadedSweep {
+  def: SweepDefinition;
+  file: string;
+  remote: Required<Pick<RemoteConfig, 'host' | 'scheduler' | 'script'>> & RemoteConfig;
+  points: Point[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export async function loadSweepFile(file: string, cwd: string): Promise<unknown> {
+  const path = resolve(cwd, file);
+  try {
+    if (!(await stat(path)).isFile()) throw new Error('not a file');
+  } catch {
+    throw new ConfigError(`sweep file not found: ${path}`, { hint: 'Pass the sweep file with --sweep, e.g. rx submit --sweep sweep.ts' });
+  }
+  const ext = extname(path).toLowerCase();
+  try {
+    if (ext === '.json') return JSON.parse(await readFile(path, 'utf8'));
+    if (ext === '.yaml' || ext === '.yml') return parseYaml(await readFile(path, 'utf8'));
+    if (['.ts', '.mts', '.js', '.mjs', '.cts', '.cjs'].includes(ext)) {
+      const { tsImport } = await import('tsx/esm/api');
+      const mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+      if (mod.default === undefined) throw new ConfigError(`${file}: the sweep file has no default export`, { hint: 'End it with `export default defineSweep({ ... })`.' });
+      // A CommonJS sweep file compiled by tsx may nest its export one level deeper.
+      const d = mod.default;
+      return isObject(d) && 'default' in d && !('name' in d) ? d.default : d;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`${file}: cannot load the sweep file: ${(e as Error).message}`, { cause: e });
+  }
+  throw new ConfigError(`${file}: unknown sweep file type '${ext}'`, { hint: 'Use .ts, .js, .json or .yaml.' });
+}
+
+const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel']);
+const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'patcher', 'remote']);
+
+export function validateRemote(r: unknown, where = 'remote'): LoadedSweep['remote'] {
+  if (r === undefined) return { host: 'local', scheduler: 'shell', script: 'run.sbatch' };
+  if (!isObject(r)) throw new ConfigError(`${where}: expected an object like { host, repo, output }`);
+  for (const k of Object.keys(r)) if (!REMOTE_KEYS.has(k)) throw new ConfigError(`${where}.${k}: unknown option; known: ${[...REMOTE_KEYS].join(', ')}`);
+  const host = r.host ?? 'local';
+  if (typeof host !== 'string' || host === '' || /[\s'"`$;]/.test(host) || host.startsWith('-')) throw new ConfigError(`${where}.host: invalid host ${JSON.stringify(host)}`);
+  const local = host === 'local';
+  const str = (k: string) => {
+    const v = r[k];
+    if (v !== undefined && (typeof v !== 'string' || v === '' || v.includes('\0') || /[\r\n]/.test(v))) throw new ConfigError(`${where}.${k}: expected a non-empty single-line string`);
+    return v as string | undefined;
+  };
+  for (const k of ['user', 'identityFile', 'repo', 'output', 'origin']) str(k);
+  if (r.port !== undefined && !(Number.isInteger(r.port) && (r.port as number) > 0 && (r.port as number) < 65536)) throw new ConfigError(`${where}.port: expected a port number`);
+  if (r.user !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(r.user as string)) throw new ConfigError(`${where}.user: invalid user name ${JSON.stringify(r.user)}`);
+  const scheduler = r.scheduler ?? (local ? 'shell' : 'slurm');
+  if (scheduler !== 'slurm' && scheduler !== 'shell') throw new ConfigError(`${where}.scheduler: expected 'slurm' or 'shell', got ${JSON.stringify(scheduler)}`);
+  const script = validateRepoPath(r.script ?? 'run.sbatch', `${where}.script`);
+  if (r.sbatchArgs !== undefined && !(Array.isArray(r.sbatchArgs) && r.sbatchArgs.every(a => typeof a === 'string' && !a.includes('\0')))) throw new ConfigError(`${where}.sbatchArgs: expected a list of strings, e.g. ['--time=1:00:00']`);
+  if (r.strictHostKeyChecking !== undefined && r.strictHostKeyChecking !== 'yes' && r.strictHostKeyChecking !== 'accept-new') throw new ConfigError(`${where}.strictHostKeyChecking: expected 'yes' or 'accept-new'`);
+  if (r.maxParallel !== undefined && !(Number.isInteger(r.maxParallel) && (r.maxParallel as number) > 0)) throw new ConfigError(`${where}.maxParallel: expected a positive integer`);
+  if (!local) {
+    if (!r.repo) throw new ConfigError(`${where}.repo: required for host '${host}': the path of the clone of origin on the cluster (created if missing), e.g. '~/rx/myproject'`);
+    if (!r.output) throw new ConfigError(`${where}.output: required for host '${host}': the directory under which run directories are created, e.g. '~/runs'`);
+  }
+  return { ...(r as unknown as RemoteConfig), host, scheduler, script };
+}
+
+/** Validates a loaded sweep object and expands its points. Throws ConfigError naming the key. */
+export function validateSweep(raw: unknown, file: string): LoadedSweep {
+  if (!isObject(raw)) throw new ConfigError(`${file}: the sweep must be an object (export default defineSweep({...}))`);
+  for (const k of Object.keys(raw)) if (!SWEEP_KEYS.has(k)) throw new ConfigError(`${file}: unknown key '${k}'; known: ${[...SWEEP_KEYS].join(', ')}`);
+  const name = validateSweepName(raw.name);
+  if (typeof raw.branch !== 'string' || raw.branch === '' || raw.branch.startsWith('-')) throw new ConfigError(`branch: expected the base branch, tag or commit sha, got ${JSON.stringify(raw.branch)}`);
+  const base = raw.base_config ?? {};
+  if (!isObject(base)) throw new ConfigError('base_config: expected an object of parameter values');
+  const dims = raw.dimensions ?? {};
+  if (!isObject(dims)) throw new ConfigError('dimensions: expected an object: { param: [values...] }');
+  if (raw.patcher === undefined) throw new ConfigError("patcher: required, e.g. { type: 'mesa', file: 'inlist_project' }");
+  const patcher = validatePatcher(raw.patcher);
+  const remote = validateRemote(raw.remote);
+  const points = expandDimensions(base as Params, dims);
+  for (const p of points) for (const [k, v] of Object.entries(p.params)) checkValue(v, `base_config/dimensions '${k}'`);
+  return { def: { ...(raw as unknown as SweepDefinition), name, patcher, remote }, file, remote, points };
+}
+
+function checkValue(v: unknown, where: string): void {
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') throw new ConfigError(`${where}: a parameter value must be a string, number, boolean, null, list or object`);
+  if (Array.isArray(v)) v.forEach(x => checkValue(x, where));
+  else if (isObject(v)) Object.values(v).forEach(x => checkValue(x, where));
+}
+
+export async function loadSweep(file: string, cwd: string): Promise<LoadedSweep> {
+  return validateSweep(await loadSweepFile(file, cwd), file);
+}
