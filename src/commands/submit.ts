@@ -22,11 +22,16 @@ export interface SubmitOptions {
   repeat?: boolean;
   json?: boolean;
   out?: Out;
-  /** Test hook: stop right after the named phase, as a crash would. */
-  stopAfter?: Phase;
 }
 
-export type Phase = 'plan' | 'commit' | 'push' | 'dirs' | 'create' | 'clean' | 'submit';
+/**
+ * Crash-test hook: with RX_CRASH_AFTER=<point> in the environment the process SIGKILLs itself there,
+ * exactly as a power cut or kill -9 would. Points: plan, commit, push, dirs, create-1 (after the
+ * first run directory), create, clean, submit-1 (after the first job id), submit.
+ */
+function crashPoint(name: string): void {
+  if (process.env.RX_CRASH_AFTER === name) process.kill(process.pid, 'SIGKILL');
+}
 
 export interface SubmitRecord {
   sweep: string;
@@ -108,7 +113,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       ledger.append({ t: 'sweep', at, name, file: sweep.file, branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
     }
     ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat })));
-    if (opts.stopAfter === 'plan') return summary();
+    crashPoint('plan');
 
     // Commits. A ref left by a crash after fast-import and before the ledger write is adopted.
     const toBuild = [...unbuilt, ...fresh];
@@ -120,7 +125,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       for (const p of adopt) shas.set(p.key, existing.get(refsFor(name, p.key).ref)!);
       ledger.append(...toBuild.map(p => ({ t: 'commit' as const, at: now(), key: p.key, sha: shas.get(p.key)!, ...refsFor(name, p.key) })));
     }
-    if (opts.stopAfter === 'commit') return summary();
+    crashPoint('commit');
 
     // One push of every temporary branch and permanent ref. Never forced.
     state = ledger.state();
@@ -131,7 +136,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       }
       ledger.append({ t: 'pushed', at: now(), keys: unpushed.map(p => p.key) });
     }
-    if (opts.stopAfter === 'push') return summary();
+    crashPoint('push');
 
     // Run directory names, decided (and recorded) before anything is created remotely.
     state = ledger.state();
@@ -142,14 +147,14 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       const root = outputRoot(sweep.remote, ctx.top);
       ledger.append(...noDir.map(p => ({ t: 'dir' as const, at: now(), key: p.key, dir: `${root}/${runDirName(name, when, prefixes.get(p.sha!)!)}`, remote: label })));
     }
-    if (opts.stopAfter === 'dirs') return summary();
+    crashPoint('dirs');
 
     state = ledger.state();
     const pending = [...state.points.values()].filter(p => p.dir && (!p.created || !p.cleaned || p.jobs.length === 0));
     if (pending.length) {
       const target = await openTarget(sweep.remote, ctx.top);
       try {
-        await remotePhases(target, ledger, sweep, name, ctx, fetchUrl ?? null, origin !== null, out, opts.stopAfter);
+        await remotePhases(target, ledger, sweep, name, ctx, fetchUrl ?? null, origin !== null, out);
       } finally {
         await target.close();
       }
@@ -175,10 +180,10 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       sweep: name,
       submitted: records.filter(r => r.status === 'submitted').length,
       skipped: records.filter(r => r.status === 'skipped').length,
-      failed: opts.stopAfter ? 0 : records.filter(r => r.status === 'failed').length,
+      failed: records.filter(r => r.status === 'failed').length,
       records,
     };
-    if (!opts.stopAfter) {
+    {
       const secs = ((performance.now() - t0) / 1000).toFixed(1);
       out.info(`${out.color.bold(name)}: ${out.color.green(`${res.submitted} submitted`)}, ${res.skipped} skipped${res.failed ? ', ' + out.color.red(`${res.failed} failed`) : ''} on ${label} in ${secs} s`);
       for (const r of records.filter(r => r.status === 'failed')) out.warn(`  point ${r.key}: ${r.error ?? 'not submitted'}`);
@@ -187,7 +192,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   }
 }
 
-async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, name: string, ctx: RepoContext, fetchUrl: string | null, pushed: boolean, out: Out, stopAfter?: Phase): Promise<void> {
+async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, name: string, ctx: RepoContext, fetchUrl: string | null, pushed: boolean, out: Out): Promise<void> {
   let state = ledger.state();
   // Make the run directories (one script), recording each as it is reported.
   const toCreate = [...state.points.values()].filter(p => p.dir && !p.created);
@@ -199,7 +204,11 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
       await target.transport.exec(script, {
         onLine: line => {
           const m = /^RXDIR (\S+)/.exec(line);
-          if (m) { batch.add(m[1]!); bar.tick(); }
+          if (m) {
+            batch.add(m[1]!);
+            bar.tick();
+            if (process.env.RX_CRASH_AFTER === 'create-1') { batch.flush(); crashPoint('create-1'); }
+          }
           const e = /^RXERR (\S+) (.*)$/.exec(line);
           if (e) ledger.append({ t: 'error', at: now(), key: e[1]!, phase: 'create', message: e[2]! });
         },
@@ -209,7 +218,7 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
       bar.stop();
     }
   }
-  if (stopAfter === 'create') return;
+  crashPoint('create');
 
   // The temporary branches have served: delete them on origin and locally (the cluster clone's
   // were deleted by the script). Only refs rx created, named in the ledger.
@@ -229,7 +238,7 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
     if (dels.length) await git(ctx.top, verbs.updateRefs(dels));
     ledger.append({ t: 'cleaned', at: now(), keys: toClean.map(p => p.key) });
   }
-  if (stopAfter === 'clean') return;
+  crashPoint('clean');
 
   // Submit every created, never-submitted point in one script; job ids are recorded as they come.
   state = ledger.state();
@@ -246,6 +255,7 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
           if ('jobId' in r) {
             jobs.add(r);
             bar.tick();
+            if (process.env.RX_CRASH_AFTER === 'submit-1') { jobs.flush(); crashPoint('submit-1'); }
           } else ledger.append({ t: 'error', at: now(), key: r.key, phase: 'submit', message: r.error });
         },
       });
