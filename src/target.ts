@@ -38,13 +38,14 @@ export function outputRoot(r: RemoteSpec, top: string): string {
   return isAbsolute(o) ? o : join(top, o);
 }
 
-export function schedulerFor(r: RemoteSpec, output: string): Scheduler {
-  return r.scheduler === 'slurm' ? slurm : shellScheduler({ queueDir: `${output}/.rx-queue`, maxParallel: r.maxParallel });
+/** The shell scheduler's queue is per user per machine (~/.rx/shell-queue), so `nproc` bounds the machine. */
+export function schedulerFor(r: RemoteSpec): Scheduler {
+  return r.scheduler === 'slurm' ? slurm : shellScheduler({ maxParallel: r.maxParallel });
 }
 
 export async function openTarget(r: RemoteSpec, top: string): Promise<Target> {
   const output = outputRoot(r, top);
-  const scheduler = schedulerFor(r, output);
+  const scheduler = schedulerFor(r);
   if (r.host === 'local') {
     if (r.scheduler === 'slurm') {
       const found = await run(['sh', '-c', 'command -v sbatch'], { allowFailure: true });

@@ -245,7 +245,7 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
   const toSubmit = [...state.points.values()].filter(p => p.created && p.jobs.length === 0);
   if (toSubmit.length) {
     const bar = out.progress('submitting', toSubmit.length);
-    const specs = toSubmit.map(p => ({ key: p.key, dir: p.dir!, script: sweep.remote.script, args: sweep.remote.sbatchArgs ?? [] }));
+    const specs = toSubmit.map(p => ({ key: p.key, dir: p.dir!, script: sweep.remote.script, args: target.scheduler.name === 'slurm' ? sweep.remote.sbatchArgs ?? [] : [] }));
     const jobs = new Batcher<{ key: string; jobId: string }>(ledger, js => js.map(j => ({ t: 'job', at: now(), key: j.key, jobId: j.jobId, attempt: 1, scheduler: target.scheduler.name })));
     try {
       await target.transport.exec(target.scheduler.submitScript(specs, target.stateDir), {
