@@ -33,6 +33,18 @@ function crashPoint(name: string): void {
   if (process.env.RX_CRASH_AFTER === name) process.kill(process.pid, 'SIGKILL');
 }
 
+/** Milliseconds spent in each phase (for --json and the benchmark); each phase end is a crash point. */
+class PhaseClock {
+  readonly ms: Record<string, number> = {};
+  private last = performance.now();
+  end(name: string): void {
+    const t = performance.now();
+    this.ms[name] = (this.ms[name] ?? 0) + (t - this.last);
+    this.last = t;
+    crashPoint(name);
+  }
+}
+
 export interface SubmitRecord {
   sweep: string;
   key: string;
@@ -51,10 +63,13 @@ export interface SubmitResult {
   skipped: number;
   failed: number;
   records: SubmitRecord[];
+  /** Milliseconds per phase: plan, commit, push, dirs, connect, create, clean, submit. */
+  timings: Record<string, number>;
 }
 
 export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   const out = opts.out ?? makeOut({ json: opts.json });
+  const clock = new PhaseClock();
   const ctx = await repoContext(opts.cwd);
   const sweep = await loadSweep(opts.sweep, opts.cwd);
   const name = sweep.def.name;
@@ -113,7 +128,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       ledger.append({ t: 'sweep', at, name, file: sweep.file, branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
     }
     ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat })));
-    crashPoint('plan');
+    clock.end('plan');
 
     // Commits. A ref left by a crash after fast-import and before the ledger write is adopted.
     const toBuild = [...unbuilt, ...fresh];
@@ -125,7 +140,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       for (const p of adopt) shas.set(p.key, existing.get(refsFor(name, p.key).ref)!);
       ledger.append(...toBuild.map(p => ({ t: 'commit' as const, at: now(), key: p.key, sha: shas.get(p.key)!, ...refsFor(name, p.key) })));
     }
-    crashPoint('commit');
+    clock.end('commit');
 
     // One push of every temporary branch and permanent ref. Never forced.
     state = ledger.state();
@@ -136,7 +151,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       }
       ledger.append({ t: 'pushed', at: now(), keys: unpushed.map(p => p.key) });
     }
-    crashPoint('push');
+    clock.end('push');
 
     // Run directory names, decided (and recorded) before anything is created remotely.
     state = ledger.state();
@@ -147,14 +162,15 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       const root = outputRoot(sweep.remote, ctx.top);
       ledger.append(...noDir.map(p => ({ t: 'dir' as const, at: now(), key: p.key, dir: `${root}/${runDirName(name, when, prefixes.get(p.sha!)!)}`, remote: label })));
     }
-    crashPoint('dirs');
+    clock.end('dirs');
 
     state = ledger.state();
     const pending = [...state.points.values()].filter(p => p.dir && (!p.created || !p.cleaned || p.jobs.length === 0));
     if (pending.length) {
       const target = await openTarget(sweep.remote, ctx.top);
+      clock.end('connect');
       try {
-        await remotePhases(target, ledger, sweep, name, ctx, fetchUrl ?? null, origin !== null, out);
+        await remotePhases(target, ledger, sweep, name, ctx, fetchUrl ?? null, origin !== null, out, clock);
       } finally {
         await target.close();
       }
@@ -182,6 +198,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       skipped: records.filter(r => r.status === 'skipped').length,
       failed: records.filter(r => r.status === 'failed').length,
       records,
+      timings: clock.ms,
     };
     {
       const secs = ((performance.now() - t0) / 1000).toFixed(1);
@@ -192,7 +209,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   }
 }
 
-async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, name: string, ctx: RepoContext, fetchUrl: string | null, pushed: boolean, out: Out): Promise<void> {
+async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, name: string, ctx: RepoContext, fetchUrl: string | null, pushed: boolean, out: Out, clock: PhaseClock): Promise<void> {
   let state = ledger.state();
   // Make the run directories (one script), recording each as it is reported.
   const toCreate = [...state.points.values()].filter(p => p.dir && !p.created);
@@ -218,7 +235,7 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
       bar.stop();
     }
   }
-  crashPoint('create');
+  clock.end('create');
 
   // The temporary branches have served: delete them on origin and locally (the cluster clone's
   // were deleted by the script). Only refs rx created, named in the ledger.
@@ -238,7 +255,7 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
     if (dels.length) await git(ctx.top, verbs.updateRefs(dels));
     ledger.append({ t: 'cleaned', at: now(), keys: toClean.map(p => p.key) });
   }
-  crashPoint('clean');
+  clock.end('clean');
 
   // Submit every created, never-submitted point in one script; job ids are recorded as they come.
   state = ledger.state();
@@ -264,6 +281,7 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
       bar.stop();
     }
   }
+  clock.end('submit');
 }
 
 /**
