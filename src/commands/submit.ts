@@ -111,6 +111,8 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     }
     fresh.push({ key: String(nextKey++), params: p.params, varied: p.varied, hash, repeat: before + mine });
   }
+  // This run reports on its new points and on every earlier point still without a job.
+  const wanted = new Set([...fresh.map(p => p.key), ...[...state.points.values()].filter(p => p.jobs.length === 0).map(p => p.key)]);
   const unbuilt: PointToBuild[] = [...state.points.values()].filter(p => !p.sha).map(p => ({ key: p.key, params: p.params, varied: p.varied, hash: p.hash, repeat: p.repeat }));
   // Validation pass: every patch must apply before anything is written.
   const changes = await computeChanges(ctx.top, base, name, sweep.def.patcher, [...unbuilt.filter(p => state.points.get(p.key)!.base === base), ...fresh]);
@@ -183,7 +185,6 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
 
   function summary(): SubmitResult {
     const st = ledger.state();
-    const wanted = new Set([...fresh.map(p => p.key), ...unbuilt.map(p => p.key), ...[...st.points.values()].filter(p => p.jobs.length === 0).map(p => p.key)]);
     const records: SubmitRecord[] = [];
     for (const p of st.points.values()) {
       if (!wanted.has(p.key)) continue;
