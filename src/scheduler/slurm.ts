@@ -1,0 +1,342 @@
+// Slurm as bash fragments (sbatch / squeue + sacct + scontrol / scancel) and a pure parser of their output.
+import { createHash } from 'node:crypto';
+import { ConfigError, StateError } from '../errors.ts';
+import { shq, shqPath } from '../quote.ts';
+import { TERMINAL_STATES, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
+
+/** How many job ids go into one squeue/sacct `-j` list or one scancel call. */
+const ID_CHUNK = 200;
+const CANCEL_CHUNK = 1000;
+
+/** A Slurm job id as rx stores it: `123`, or an array task `123_4`. */
+const JOB_ID_RE = /^\d+(?:_\d+)?$/;
+
+/** Section markers in statusScript's output (a line on its own). */
+const MARK = '@@RX';
+
+/**
+ * The marker file name (inside the state dir) for a run dir: a readable tail of the dir plus a hash
+ * of the whole string, so any dir (quotes, newlines, unicode) maps to one safe, stable file name.
+ */
+export function markerName(dir: string): string {
+  dir = dir.replace(/(?<=.)\/+$/, ''); // `runs/a/` and `runs/a` are one run dir
+  const hash = createHash('sha256').update(dir, 'utf8').digest('hex').slice(0, 20);
+  const tail = dir.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '').slice(-40);
+  return `${tail ? tail + '.' : ''}${hash}.jobid`;
+}
+
+function checkJobIds(jobIds: readonly string[]): string[] {
+  for (const id of jobIds) {
+    if (!JOB_ID_RE.test(id)) throw new StateError(`not a Slurm job id: ${JSON.stringify(id)}`);
+  }
+  return [...new Set(jobIds)];
+}
+
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** A raw template of bash text in which a bash `${...}` is written `\${...}` (JS `${...}` still interpolates). */
+function bash(strings: TemplateStringsArray, ...values: unknown[]): string {
+  return String.raw({ raw: strings.raw }, ...values).replaceAll('\\${', '${');
+}
+
+// ---------------------------------------------------------------------------------------------
+// submit
+
+const SUBMIT_PRELUDE = bash`
+trap '' HUP PIPE
+rx_ok=1
+rx_why=
+rx_errf=
+if ! mkdir -p -- "$rx_sd" 2>/dev/null || [ ! -w "$rx_sd" ]; then
+  rx_ok=0; rx_why="cannot create or write the state dir $rx_sd"
+elif ! rx_errf=$(mktemp "$rx_sd/.sbatch-err.XXXXXX" 2>/dev/null); then
+  rx_ok=0; rx_why="cannot create a temporary file in the state dir $rx_sd"
+else
+  trap 'rm -f -- "$rx_errf"' EXIT
+  if command -v flock >/dev/null 2>&1; then
+    # Two overlapping submissions for one state dir take turns (the lock goes when this shell exits).
+    if ! { exec 9>>"$rx_sd/.submit.lock" && flock -w 3600 9; }; then
+      rx_ok=0; rx_why="could not lock $rx_sd/.submit.lock (another submission still running?)"
+    fi
+  else
+    echo "rx: flock not found; submitting without a lock on $rx_sd" >&2
+  fi
+fi
+rx_oneline() { local s=$1; s=\${s//[$'\r\n\t']/ }; s=\${s#"\${s%%[! ]*}"}; s=\${s%"\${s##*[! ]}"}; printf '%s' "\${s:0:1000}"; }
+# rx_submit KEY DIR MARKER SCRIPT [SBATCH ARGS...]
+rx_submit() {
+  local key=$1 dir=$2 m=$rx_sd/$3 script=$4 id= out rc line msg
+  shift 4
+  if [ "$rx_ok" != 1 ]; then printf 'RXERR %s %s\n' "$key" "$(rx_oneline "$rx_why")"; return 0; fi
+  if [ -s "$m" ]; then
+    IFS= read -r id <"$m" || true
+    if [[ $id =~ ^[0-9]+(_[0-9]+)?$ ]]; then printf 'RXJOB %s %s\n' "$key" "$id"; return 0; fi
+    id=
+  fi
+  out=$( { cd -- "$dir" && sbatch --parsable "$@" "$script"; } 2>"$rx_errf" )
+  rc=$?
+  while IFS= read -r line; do
+    line=\${line%%;*}
+    if [[ $line =~ ^[0-9]+(_[0-9]+)?$ ]]; then id=$line; fi
+  done <<<"$out"
+  if [ "$rc" != 0 ] || [ -z "$id" ]; then
+    msg=$(<"$rx_errf")
+    [ -n "$msg" ] || msg="sbatch exited with status $rc and printed no job id: $out"
+    printf 'RXERR %s %s\n' "$key" "$(rx_oneline "$msg")"
+    return 0
+  fi
+  if ! { printf '%s\n' "$id" >"$m.tmp.$$" && mv -f -- "$m.tmp.$$" "$m"; } 2>/dev/null; then
+    rm -f -- "$m.tmp.$$"
+    echo "rx: submitted job $id but could not write its marker $m" >&2
+  fi
+  printf 'RXJOB %s %s\n' "$key" "$id"
+}
+`;
+
+function submitScript(specs: JobSpec[], stateDir: string): string {
+  if (!stateDir) throw new ConfigError('submit: empty state dir');
+  const lines = ['# rx: submit Slurm jobs (idempotent per run dir: one marker file per run dir in the state dir)', `rx_sd=${shqPath(stateDir)}`, SUBMIT_PRELUDE.trim()];
+  for (const s of specs) {
+    if (!/^\S+$/.test(s.key)) throw new ConfigError(`job key ${JSON.stringify(s.key)} must be non-empty and without whitespace`);
+    if (!s.dir) throw new ConfigError(`job ${s.key}: empty run dir`);
+    if (!s.script) throw new ConfigError(`job ${s.key}: empty script name`);
+    // sbatch would read a script name starting with `-` as an option.
+    const script = s.script.startsWith('-') ? './' + s.script : s.script;
+    lines.push(['rx_submit', shq(s.key), shqPath(s.dir), shq(markerName(s.dir)), shq(script), ...s.args.map(shq)].join(' '));
+  }
+  lines.push('exit 0', '');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// status
+
+/** squeue format: id | long state | start | elapsed | reason (last: it is free text). */
+const SQUEUE_FORMAT = '%i|%T|%S|%M|%r';
+const SACCT_FORMAT = 'JobID,State,ExitCode,Start,End,ElapsedRaw,Reason';
+
+const STATUS_PRELUDE = bash`
+trap '' HUP PIPE
+declare -A rx_known=()
+rx_fail=
+rx_errf=$(mktemp 2>/dev/null || echo /dev/null)
+trap '[ "$rx_errf" = /dev/null ] || rm -f -- "$rx_errf"' EXIT
+# Live jobs: squeue (the controller's view, always current).
+rx_sq() {
+  local out rc j st rest
+  out=$(squeue -h -o '${SQUEUE_FORMAT}' -j "$1" 2>"$rx_errf"); rc=$?
+  if [ "$rc" != 0 ] && ! grep -qi 'invalid job id' "$rx_errf" 2>/dev/null; then
+    rx_fail="squeue failed: $(head -c 500 "$rx_errf" 2>/dev/null)"
+    cat "$rx_errf" >&2 2>/dev/null
+  fi
+  [ -n "$out" ] || return 0
+  printf '%s\n' "$out"
+  while IFS='|' read -r j st rest; do [ -n "$j" ] && rx_known[$j]=1; done <<<"$out"
+  return 0
+}
+# Finished jobs: sacct (may lag behind, or be off: then scontrol below fills in).
+rx_sa() {
+  local out j st rest
+  out=$(sacct -n -P -X -j "$1" --format=${SACCT_FORMAT} 2>"$rx_errf") || cat "$rx_errf" >&2 2>/dev/null
+  [ -n "$out" ] || return 0
+  printf '%s\n' "$out"
+  while IFS='|' read -r j st rest; do
+    case $st in
+      COMPLETED*|FAILED*|CANCELLED*|TIMEOUT*|NODE_FAIL*|OUT_OF_MEMORY*|PREEMPTED*|BOOT_FAIL*|DEADLINE*) [ -n "$j" ] && rx_known[$j]=1 ;;
+    esac
+  done <<<"$out"
+  return 0
+}
+# Neither knew a final answer: ask the controller about that one job.
+rx_sc() {
+  [ -n "\${rx_known[$1]-}" ] && return 0
+  printf '${MARK} scontrol %s\n' "$1"
+  scontrol show job -o "$1" 2>/dev/null
+  return 0
+}
+`;
+
+function statusScript(jobIds: string[]): string {
+  const ids = checkJobIds(jobIds);
+  const lines = ['# rx: Slurm job status (sections parsed by parseStatus)', STATUS_PRELUDE.trim()];
+  lines.push(`echo ${shq(MARK + ' squeue')}`);
+  for (const c of chunks(ids, ID_CHUNK)) lines.push(`rx_sq ${shq(c.join(','))}`);
+  lines.push(`echo ${shq(MARK + ' sacct')}`);
+  for (const c of chunks(ids, ID_CHUNK)) lines.push(`rx_sa ${shq(c.join(','))}`);
+  for (const c of chunks(ids, ID_CHUNK)) lines.push(`for rx_j in ${c.map(shq).join(' ')}; do rx_sc "$rx_j"; done`);
+  lines.push(`echo ${shq(MARK + ' end')}`);
+  lines.push('if [ -n "$rx_fail" ]; then echo "rx: $rx_fail" >&2; exit 1; fi', 'exit 0', '');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// cancel
+
+function cancelScript(jobIds: string[]): string {
+  const ids = checkJobIds(jobIds);
+  const lines = ['# rx: cancel Slurm jobs', "trap '' HUP PIPE", 'rx_rc=0'];
+  for (const c of chunks(ids, CANCEL_CHUNK)) lines.push(`scancel ${c.map(shq).join(' ')} || rx_rc=$?`);
+  lines.push('exit $rx_rc', '');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// parse (pure)
+
+const STATE_MAP: Readonly<Record<string, JobState>> = {
+  PENDING: 'PENDING', PD: 'PENDING',
+  RUNNING: 'RUNNING', R: 'RUNNING',
+  COMPLETING: 'COMPLETING', CG: 'COMPLETING',
+  COMPLETED: 'COMPLETED', CD: 'COMPLETED',
+  FAILED: 'FAILED', F: 'FAILED',
+  CANCELLED: 'CANCELLED', CA: 'CANCELLED',
+  TIMEOUT: 'TIMEOUT', TO: 'TIMEOUT',
+  NODE_FAIL: 'NODE_FAIL', NF: 'NODE_FAIL',
+  OUT_OF_MEMORY: 'OUT_OF_MEMORY', OOM: 'OUT_OF_MEMORY',
+  PREEMPTED: 'PREEMPTED', PR: 'PREEMPTED',
+  SUSPENDED: 'SUSPENDED', S: 'SUSPENDED',
+  REQUEUED: 'REQUEUED', RQ: 'REQUEUED',
+  // Slurm states rx folds onto the ones above.
+  CONFIGURING: 'PENDING', CF: 'PENDING', // allocated, nodes booting: the script has not started
+  BOOT_FAIL: 'NODE_FAIL', BF: 'NODE_FAIL',
+  DEADLINE: 'TIMEOUT', DL: 'TIMEOUT',
+  REQUEUE_FED: 'REQUEUED', RF: 'REQUEUED',
+  REQUEUE_HOLD: 'REQUEUED', RH: 'REQUEUED',
+  RESV_DEL_HOLD: 'PENDING', RD: 'PENDING',
+  RESIZING: 'RUNNING', RS: 'RUNNING',
+  REVOKED: 'CANCELLED', RV: 'CANCELLED',
+  SIGNALING: 'RUNNING', SI: 'RUNNING',
+  SPECIAL_EXIT: 'FAILED', SE: 'FAILED',
+  STAGE_OUT: 'COMPLETING', SO: 'COMPLETING',
+  STOPPED: 'SUSPENDED', ST: 'SUSPENDED',
+};
+
+/** `CANCELLED by 1001`, `RUNNING+`, `completed` → the JobState. */
+export function mapSlurmState(raw: string): JobState {
+  const word = raw.trim().split(/\s+/)[0]?.replace(/\+$/, '').toUpperCase() ?? '';
+  return STATE_MAP[word] ?? 'UNKNOWN';
+}
+
+/** `3:0` → [3, 0]; anything else → null. */
+function parseExitCode(s: string | undefined): [number, number] | null {
+  const m = /^(\d+):(\d+)$/.exec((s ?? '').trim());
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+/** Slurm durations: `[D-][HH:]MM:SS` (squeue %M, scontrol RunTime), or plain seconds (ElapsedRaw). */
+export function parseSlurmDuration(s: string | undefined): number | null {
+  const t = (s ?? '').trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  const m = /^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$/.exec(t);
+  if (!m) return null;
+  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+}
+
+function parseTime(s: string | undefined): string | null {
+  const t = (s ?? '').trim();
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(t) ? t : null;
+}
+
+function parseReason(s: string | undefined): string | null {
+  const t = (s ?? '').trim();
+  return t === '' || t === 'None' || t === '(null)' ? null : t;
+}
+
+function isTerminal(st: JobState): boolean {
+  return TERMINAL_STATES.has(st);
+}
+
+/** Fills the fields that only mean something in some states (a PENDING job's StartTime is an estimate). */
+function status(jobId: string, state: JobState, f: { exit?: [number, number] | null; start?: string; end?: string; elapsed?: string; reason?: string }): JobStatus {
+  const terminal = isTerminal(state);
+  const started = state !== 'PENDING' && state !== 'UNKNOWN';
+  const exit = terminal ? (f.exit ?? null) : null;
+  return {
+    jobId,
+    state,
+    exitCode: exit ? exit[0] : null,
+    signal: exit ? exit[1] : null,
+    start: started ? parseTime(f.start) : null,
+    end: terminal ? parseTime(f.end) : null,
+    elapsedSeconds: started ? parseSlurmDuration(f.elapsed) : null,
+    reason: parseReason(f.reason),
+  };
+}
+
+/** `Key=value Key2=value with spaces ...` (scontrol -o) → first value of each key. */
+function parseScontrolLine(line: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const re = /(?:^|\s)([A-Za-z][A-Za-z0-9_:/]*)=/g;
+  const hits: { key: string; at: number; valueAt: number }[] = [];
+  for (let m: RegExpExecArray | null; (m = re.exec(line)); ) hits.push({ key: m[1]!, at: m.index, valueAt: m.index + m[0].length });
+  hits.forEach((h, i) => {
+    const endAt = i + 1 < hits.length ? hits[i + 1]!.at : line.length;
+    if (!out.has(h.key)) out.set(h.key, line.slice(h.valueAt, endAt).trim());
+  });
+  return out;
+}
+
+function scontrolJobId(kv: Map<string, string>): string | null {
+  const arrayJob = kv.get('ArrayJobId');
+  const task = kv.get('ArrayTaskId');
+  if (arrayJob && task && task !== 'N/A') return /^\d+$/.test(task) ? `${arrayJob}_${task}` : `${arrayJob}_[${task}]`;
+  return kv.get('JobId') ?? null;
+}
+
+function parseStatus(stdout: string): Map<string, JobStatus> {
+  const fromSqueue = new Map<string, JobStatus>();
+  const fromSacct = new Map<string, JobStatus>();
+  const fromScontrol = new Map<string, JobStatus>();
+  let section = '';
+  for (const raw of stdout.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (line.startsWith(MARK + ' ')) {
+      section = line.slice(MARK.length + 1).split(' ')[0] ?? '';
+      continue;
+    }
+    if (!line.trim()) continue;
+    if (section === 'squeue') {
+      const [id, st, start, elapsed, ...reason] = line.split('|');
+      if (!id || st === undefined) continue;
+      fromSqueue.set(id.trim(), status(id.trim(), mapSlurmState(st), { start, elapsed, reason: reason.join('|') }));
+    } else if (section === 'sacct') {
+      const [id, st, exit, start, end, elapsed, ...reason] = line.split('|');
+      if (!id || st === undefined) continue;
+      fromSacct.set(id.trim(), status(id.trim(), mapSlurmState(st), { exit: parseExitCode(exit), start, end, elapsed, reason: reason.join('|') }));
+    } else if (section === 'scontrol') {
+      const kv = parseScontrolLine(line.trim());
+      const id = scontrolJobId(kv);
+      const st = kv.get('JobState');
+      if (!id || st === undefined) continue;
+      fromScontrol.set(id, status(id, mapSlurmState(st), {
+        exit: parseExitCode(kv.get('ExitCode')),
+        start: kv.get('StartTime'),
+        end: kv.get('EndTime'),
+        elapsed: kv.get('RunTime'),
+        reason: kv.get('Reason'),
+      }));
+    }
+  }
+  // Precedence: a final sacct record (has the exit code) > scontrol (asked only when neither squeue
+  // nor sacct had a final answer) > squeue (live) > a non-final sacct record (may lag behind).
+  const result = new Map<string, JobStatus>();
+  const ids = new Set([...fromSqueue.keys(), ...fromSacct.keys(), ...fromScontrol.keys()]);
+  for (const id of ids) {
+    const sa = fromSacct.get(id);
+    const pick = (sa && isTerminal(sa.state) ? sa : undefined) ?? fromScontrol.get(id) ?? fromSqueue.get(id) ?? sa;
+    if (pick) result.set(id, pick);
+  }
+  return result;
+}
+
+export const slurm: Scheduler = {
+  name: 'slurm',
+  submitScript,
+  statusScript,
+  parseStatus,
+  cancelScript,
+};
