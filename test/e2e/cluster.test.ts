@@ -122,10 +122,11 @@ test('slurm crash safety: SIGKILL while submitting, re-run → exactly 6 jobs', 
     assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
     const recs = await rxJson<Rec[]>(['submit', '--sweep', 'cluster.sweep.ts'], { cwd: g.work, env });
     assert.equal(new Set(recs.map(r => r.jobId)).size, 6, at);
-    // Slurm itself knows exactly 6 jobs from these run directories.
+    // Slurm itself knows exactly 6 jobs from these run directories (the controller keeps finished
+    // jobs for MinJobAge = 1 h in the test cluster; sacct can lag behind).
     const dirs = recs.map(r => onCluster(s, r.dir));
-    const q = await runAsCluster(`squeue -h -u rxcluster -o '%i %Z'; sacct -n -P -X -u rxcluster -S now-1hours -o JobID,WorkDir`);
-    const ids = new Set(q.stdout.split('\n').map(l => l.trim().split(/[ |]/)).filter(([, wd]) => wd && dirs.includes(wd)).map(([id]) => id));
+    const q = await runAsCluster('scontrol show job -o');
+    const ids = new Set(q.stdout.split('\n').map(l => [/JobId=(\d+)/.exec(l)?.[1], /WorkDir=(\S+)/.exec(l)?.[1]]).filter(([id, wd]) => id && wd && dirs.includes(wd)).map(([id]) => id));
     assert.equal(ids.size, 6, `${at}: slurm has ${ids.size} jobs for these dirs`);
   }
 });
