@@ -54,7 +54,8 @@ export function applyTextPatcher(p: BuiltinPatcher, base: Map<string, Buffer>, c
   }
 }
 
-async function walk(dir: string, rel = ''): Promise<string[]> {
+/** Every file below dir (not directories), as relative paths with '/'. */
+export async function walk(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
     const r = rel ? `${rel}/${e.name}` : e.name;

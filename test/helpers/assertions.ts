@@ -1,8 +1,9 @@
 // Shared end-to-end checks: run directories hold exactly their commit's tree; refs are where they belong.
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../src/proc.ts';
+import { walk } from '../../src/patch.ts';
 
 /** Files of a commit's tree: path → content. */
 export async function treeFiles(repo: string, sha: string): Promise<Map<string, Buffer>> {
@@ -10,16 +11,6 @@ export async function treeFiles(repo: string, sha: string): Promise<Map<string, 
   const paths = ls.stdout.split('\0').filter(Boolean);
   const out = new Map<string, Buffer>();
   for (const p of paths) out.set(p, (await run(['git', 'cat-file', 'blob', `${sha}:${p}`], { cwd: repo })).stdoutBytes);
-  return out;
-}
-
-async function walk(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await walk(dir, r)));
-    else out.push(r);
-  }
   return out;
 }
 
