@@ -5,6 +5,8 @@ import { submit } from './commands/submit.ts';
 import { status } from './commands/status.ts';
 import { show } from './commands/show.ts';
 import { demo } from './commands/demo.ts';
+import { cancel } from './commands/cancel.ts';
+import { resubmit } from './commands/resubmit.ts';
 import { makeOut } from './ui.ts';
 
 function program(): Command {
@@ -18,9 +20,9 @@ function program(): Command {
     .requiredOption('-s, --sweep <file>', 'sweep file (.ts, .js, .json or .yaml)')
     .option('--repeat', 'submit points whose parameters were already submitted again, as new experiments')
     .option('--json', 'print one JSON record per point instead of the summary')
-    .option('-C, --cwd <dir>', 'run as if started in <dir>', process.cwd())
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
-      const r = await submit({ cwd: o.cwd, sweep: o.sweep, repeat: o.repeat, json: o.json });
+      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json });
       if (o.json) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
       if (r.failed) process.exitCode = 6;
     });
@@ -29,14 +31,31 @@ function program(): Command {
     .option('--sweep <name>', 'only this sweep')
     .option('--json', 'print one object per experiment')
     .option('--offline', 'do not contact the cluster; show the states last seen')
-    .option('-C, --cwd <dir>', 'run as if started in <dir>', process.cwd())
-    .action(async o => { await status({ cwd: o.cwd, sweep: o.sweep, json: o.json, offline: o.offline }); });
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => { await status({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, json: o.json, offline: o.offline }); });
   p.command('show')
     .description('Show the point behind a commit sha or run directory: params, job and the diff against the base.')
     .argument('<sha|dir>', 'commit sha (4+ hex digits) or run directory (path or name)')
     .option('--json', 'print as JSON')
-    .option('-C, --cwd <dir>', 'run as if started in <dir>', process.cwd())
-    .action(async (what, o) => { await show({ cwd: o.cwd, what, json: o.json }); });
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async (what, o) => { await show({ cwd: o.cwd ?? process.cwd(), what, json: o.json }); });
+  p.command('cancel')
+    .description('Cancel unfinished jobs (one scancel call per sweep).')
+    .option('--sweep <name>', 'only this sweep')
+    .option('--state <states>', 'only jobs in these states, comma-separated (default: every unfinished job): PENDING,RUNNING,SUSPENDED,REQUEUED,COMPLETING')
+    .option('--json', 'print the cancelled jobs as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => { await cancel({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, states: o.state ? [o.state] : undefined, json: o.json }); });
+  p.command('resubmit')
+    .description('Run failed, timed-out or cancelled experiments again as new jobs in their own run directory (same commit); the ledger keeps every attempt.')
+    .option('--failed', 'select every experiment whose latest job ended FAILED, TIMEOUT, CANCELLED, NODE_FAIL, OUT_OF_MEMORY or PREEMPTED')
+    .option('--sweep <name>', 'only this sweep')
+    .option('--json', 'print the new jobs as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => {
+      const r = await resubmit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, failed: o.failed, json: o.json });
+      if (r.errors.length) process.exitCode = 6;
+    });
   p.command('demo')
     .description('Run the quickstart sweep end to end on this machine (embedded default: local transport, shell scheduler).')
     .addOption(new Option('--dir <dir>', 'where to create the demo repository (default: a new temp dir)'))

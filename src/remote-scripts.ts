@@ -28,7 +28,7 @@ export function createDirsScript(opts: { repo: string; fetchUrl: string | null; 
       'if [ ! -e "$repo" ]; then',
       '  mkdir -p "$(dirname -- "$repo")" && git clone -q -- "$url" "$repo" || { echo "RXFATAL cannot clone $url into $repo" >&2; exit 3; }',
       'fi',
-      `git -C "$repo" fetch -q -- "$url" ${shq(`refs/heads/rx/${s}/*:refs/heads/rx/${s}/*`)} ${shq(`refs/rx/${s}/*:refs/rx/${s}/*`)} || { echo "RXFATAL cannot fetch the sweep's branches from $url into $repo" >&2; exit 3; }`,
+      `git -C "$repo" fetch -q -- "$url" ${shq(`refs/heads/rx/${s}/*:refs/heads/rx/${s}/*`)} ${shq(`refs/rx/${s}/*:refs/rx/${s}/*`)} || { echo "RXFATAL cannot fetch the sweep's branches from $url into $repo (if git said 'rejected', $repo holds refs of the same sweep name from another repository: give this repository its own remote.repo)" >&2; exit 3; }`,
     );
   }
   lines.push(

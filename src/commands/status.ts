@@ -1,10 +1,8 @@
 // rx status: one connection per remote, one status script for all of a sweep's live jobs.
-import { ConfigError } from '../errors.ts';
 import { repoContext } from '../context.ts';
-import { Ledger, listSweeps, now, sweepDir, type PointRecord } from '../ledger.ts';
-import { openTarget, type RemoteSpec } from '../target.ts';
+import type { PointRecord } from '../ledger.ts';
 import { TERMINAL_STATES, type JobStatus } from '../scheduler/types.ts';
-import { validateSweepName } from '../names.ts';
+import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../jobs.ts';
 import { makeOut, type Out } from '../ui.ts';
 
 export interface StatusOptions {
@@ -54,39 +52,15 @@ export function toStatus(sweep: string, p: PointRecord): ExperimentStatus {
 export async function status(opts: StatusOptions): Promise<ExperimentStatus[]> {
   const out = opts.out ?? makeOut({ json: opts.json });
   const ctx = await repoContext(opts.cwd);
-  const all = listSweeps(ctx.rxDir);
-  if (opts.sweep !== undefined) {
-    validateSweepName(opts.sweep, '--sweep');
-    if (!all.includes(opts.sweep)) throw new ConfigError(`no sweep named '${opts.sweep}' in ${ctx.top}`, { hint: all.length ? `Known sweeps: ${all.join(', ')}` : 'Submit one first: rx submit --sweep sweep.ts' });
-  }
-  const names = opts.sweep ? [opts.sweep] : all;
   const result: ExperimentStatus[] = [];
-  for (const name of names) {
-    const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
-    try {
+  for (const name of selectSweeps(ctx, opts.sweep)) {
+    await withLedger(ctx, name, async ledger => {
       const state = ledger.state();
-      const live = [...state.points.values()].filter(p => p.jobs.length && !(p.status && TERMINAL_STATES.has(p.status.state) && p.status.jobId === p.jobs.at(-1)!.jobId));
-      if (live.length && !opts.offline && state.sweep) {
-        const target = await openTarget(state.sweep.remote as RemoteSpec, ctx.top);
-        try {
-          const ids = live.map(p => p.jobs.at(-1)!.jobId);
-          const r = await target.transport.exec(target.scheduler.statusScript(ids));
-          const found = target.scheduler.parseStatus(r.stdout);
-          const at = now();
-          ledger.append(...live.flatMap(p => {
-            const id = p.jobs.at(-1)!.jobId;
-            const s = found.get(id);
-            if (!s || (p.status && JSON.stringify(p.status) === JSON.stringify(s))) return [];
-            return [{ t: 'state' as const, at, key: p.key, jobId: id, status: s }];
-          }));
-        } finally {
-          await target.close();
-        }
+      if (!opts.offline && [...state.points.values()].some(p => p.jobs.length && !finished(p))) {
+        await withTarget(ctx, state, target => refreshStates(target, ledger));
       }
       for (const p of ledger.state().points.values()) result.push(toStatus(name, p));
-    } finally {
-      ledger.close();
-    }
+    });
   }
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else printStatus(result, out);
@@ -102,14 +76,14 @@ function printStatus(rows: ExperimentStatus[], out: Out): void {
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const paint = (s: string) => (s === 'COMPLETED' ? out.color.green(s) : TERMINAL_STATES.has(s as never) || s.endsWith('FAILED') ? out.color.red(s) : out.color.yellow(s));
   out.info([...counts].map(([s, n]) => `${paint(s)} ${n}`).join('  '));
-  const table = [['SWEEP', 'N', 'JOB', 'STATE', 'EXIT', 'PARAMS', 'DIR'], ...rows.map(r => [
-    r.sweep, r.key, r.jobId ?? '-', r.state, r.exitCode === null ? '-' : String(r.exitCode),
+  const table = [['SWEEP', 'N', 'JOB', 'TRY', 'STATE', 'EXIT', 'PARAMS', 'DIR'], ...rows.map(r => [
+    r.sweep, r.key, r.jobId ?? '-', String(r.attempts), r.state, r.exitCode === null ? '-' : String(r.exitCode),
     Object.entries(r.varied).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') || '-',
     r.dir ? r.dir.split('/').pop()! : '-',
   ])];
   const widths = table[0]!.map((_, i) => Math.min(40, Math.max(...table.map(row => row[i]!.length))));
   for (const [i, row] of table.entries()) {
     const line = row.map((c, j) => (j === row.length - 1 ? c : c.padEnd(widths[j]!))).join('  ');
-    out.info(i === 0 ? out.color.dim(line) : line.replace(row[3]!, paint(row[3]!)));
+    out.info(i === 0 ? out.color.dim(line) : line.replace(row[4]!, paint(row[4]!)));
   }
 }

@@ -67,7 +67,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
 import { shq, shqPath } from '../quote.ts';
-import type { JobSpec, JobState, JobStatus, Scheduler } from './types.ts';
+import { attemptSuffix, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 export interface ShellSchedulerOptions {
   /** Jobs running at once on the target; default: `nproc` of the target. */
@@ -445,7 +445,7 @@ export function shellScheduler(opts: ShellSchedulerOptions = {}): Scheduler {
       const calls = specs.map(s => {
         if (!/^\S+$/.test(s.key)) throw new ConfigError(`shell scheduler: job key must be non-empty without whitespace: ${JSON.stringify(s.key)}`);
         if (!s.script) throw new ConfigError(`shell scheduler: empty script name for ${s.key}`);
-        return ['rx_submit', shq(s.key), shqPath(s.dir), shq(s.script), shq(shellMarkerName(s.dir)), ...s.args.map(shq)].join(' ');
+        return ['rx_submit', shq(s.key), shqPath(s.dir), shq(s.script), shq(shellMarkerName(s.dir) + attemptSuffix(s.attempt)), ...s.args.map(shq)].join(' ');
       });
       const maxpar = maxParallel !== undefined
         ? String(maxParallel)

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, StateError } from '../errors.ts';
 import { shq, shqPath } from '../quote.ts';
-import { TERMINAL_STATES, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
+import { TERMINAL_STATES, attemptSuffix, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 /** How many job ids go into one squeue/sacct `-j` list or one scancel call. */
 const ID_CHUNK = 200;
@@ -106,7 +106,7 @@ function submitScript(specs: JobSpec[], stateDir: string): string {
     if (!s.script) throw new ConfigError(`job ${s.key}: empty script name`);
     // sbatch would read a script name starting with `-` as an option.
     const script = s.script.startsWith('-') ? './' + s.script : s.script;
-    lines.push(['rx_submit', shq(s.key), shqPath(s.dir), shq(markerName(s.dir)), shq(script), ...s.args.map(shq)].join(' '));
+    lines.push(['rx_submit', shq(s.key), shqPath(s.dir), shq(markerName(s.dir) + attemptSuffix(s.attempt)), shq(script), ...s.args.map(shq)].join(' '));
   }
   lines.push('exit 0', '');
   return lines.join('\n');

@@ -9,6 +9,18 @@ export interface JobSpec {
   script: string;
   /** Extra scheduler arguments (sbatch args for Slurm). */
   args: string[];
+  /**
+   * 1 for the first submission of a run dir; n > 1 for the n-th (a resubmission). Markers are per
+   * run dir and attempt, so a resubmission is as idempotent as the first submission.
+   */
+  attempt?: number;
+}
+
+/** Suffix of the marker file name for an attempt: none for the first, `.attempt<n>` after. */
+export function attemptSuffix(attempt: number | undefined): string {
+  if (attempt === undefined || attempt === 1) return '';
+  if (!Number.isInteger(attempt) || attempt < 1) throw new Error(`invalid attempt ${attempt}`);
+  return `.attempt${attempt}`;
 }
 
 /** States as Slurm names them; other schedulers map onto these. */
