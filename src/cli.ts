@@ -1,13 +1,20 @@
 // Registers the commands. The only place errors become messages and exit codes.
 import { Command, CommanderError, Option } from 'commander';
-import { RxError, CommandError } from './errors.ts';
+import { RxError, CommandError, ConfigError } from './errors.ts';
 import { submit } from './commands/submit.ts';
 import { status } from './commands/status.ts';
 import { show } from './commands/show.ts';
 import { demo } from './commands/demo.ts';
 import { cancel } from './commands/cancel.ts';
+import { sweeps } from './commands/sweeps.ts';
 import { resubmit } from './commands/resubmit.ts';
 import { makeOut } from './ui.ts';
+
+function positiveInt(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${what}: expected a whole number ≥ 0, got ${JSON.stringify(v)}`);
+  return n;
+}
 
 function program(): Command {
   const p = new Command('rx')
@@ -19,11 +26,13 @@ function program(): Command {
     .description('Make one commit per sweep point, push once, create run directories and submit them (idempotent: re-running finishes an interrupted submission).')
     .requiredOption('-s, --sweep <file>', 'sweep file (.ts, .js, .json or .yaml)')
     .option('--repeat', 'submit points whose parameters were already submitted again, as new experiments')
+    .option('-n, --dry-run', 'print the plan (points, hashes, skipped points, run directory names, the diff of each patch) and create nothing')
+    .option('--limit <k>', 'with --dry-run: show at most k diffs', v => positiveInt(v, '--limit'))
     .option('--json', 'print one JSON record per point instead of the summary')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
-      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json });
-      if (o.json) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
+      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json, dryRun: o.dryRun, limit: o.limit });
+      if (o.json && !o.dryRun) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
       if (r.failed) process.exitCode = 6;
     });
   p.command('status')
@@ -33,6 +42,12 @@ function program(): Command {
     .option('--offline', 'do not contact the cluster; show the states last seen')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => { await status({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, json: o.json, offline: o.offline }); });
+  p.command('sweeps')
+    .description('List every sweep: points, submitted, skipped by the latest submit, remote, job states.')
+    .option('--refresh', 'ask the clusters for fresh job states first')
+    .option('--json', 'print one object per sweep')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => { await sweeps({ cwd: o.cwd ?? process.cwd(), json: o.json, refresh: o.refresh }); });
   p.command('show')
     .description('Show the point behind a commit sha or run directory: params, job and the diff against the base.')
     .argument('<sha|dir>', 'commit sha (4+ hex digits) or run directory (path or name)')

@@ -1,6 +1,6 @@
 // One commit per point, built with git plumbing (fast-import) on top of the base commit: no working
 // tree, no index, no checkout. One fast-import process builds every commit of a submission.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fastImportPath, git, verbs } from './git.ts';
@@ -78,9 +78,9 @@ export const refsFor = (sweep: string, key: string) => ({ ref: `refs/rx/${sweep}
  * Writes one commit per point (parent = base) under refs/rx/<sweep>/<key> and the temporary branch
  * rx/<sweep>/<key>, in one fast-import run. Returns key → commit sha.
  */
-export async function buildCommits(repo: string, base: string, sweep: string, points: PointToBuild[], changes: Map<string, FileChange[]>): Promise<Map<string, string>> {
+export async function buildCommits(repo: string, base: string, sweep: string, points: PointToBuild[], changes: Map<string, FileChange[]>, identity?: string): Promise<Map<string, string>> {
   if (points.length === 0) return new Map();
-  const ident = (await git(repo, verbs.committerIdent())) ?? 'rx <rx@localhost>';
+  const ident = identity ?? (await git(repo, verbs.committerIdent())) ?? 'rx <rx@localhost>';
   const when = `${Math.floor(Date.now() / 1000)} +0000`;
   const chunks: Buffer[] = [];
   const text = (s: string) => chunks.push(Buffer.from(s, 'utf8'));
@@ -113,6 +113,25 @@ export async function buildCommits(repo: string, base: string, sweep: string, po
       return [Number(m!.slice(1)), sha!] as const;
     }));
     return new Map(points.map((p, i) => [p.key, bySerial.get(i + 1)!]));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The commits a submission would make, computed in a throwaway repository that borrows the user's
+ * objects (git alternates): nothing is written to the user's repository. The shas are those of a
+ * submission made this second.
+ */
+export async function previewCommits(repo: string, base: string, sweep: string, points: PointToBuild[], changes: Map<string, FileChange[]>): Promise<Map<string, string>> {
+  if (points.length === 0) return new Map();
+  const ident = (await git(repo, verbs.committerIdent())) ?? 'rx <rx@localhost>';
+  const objects = await git(repo, verbs.gitPath('objects'));
+  const tmp = await mkdtemp(join(tmpdir(), 'rx-preview-'));
+  try {
+    await git(tmp, { argv: ['init', '-q', '--bare', tmp], parse: () => undefined });
+    await writeFile(join(tmp, 'objects/info/alternates'), objects + '\n');
+    return await buildCommits(tmp, base, sweep, points, changes, ident);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -16,6 +16,8 @@ export type LedgerEvent =
   /** A point is planned: key is its number within the sweep, stable forever. */
   | { t: 'point'; at: string; key: string; params: Params; varied: Params; hash: string; base: string; repeat: number }
   | { t: 'commit'; at: string; key: string; sha: string; ref: string; branch: string }
+  /** One `rx submit` of the sweep file: how many points it had, how many were new and skipped. */
+  | { t: 'submission'; at: string; points: number; fresh: number; skipped: number; repeat: boolean }
   | { t: 'pushed'; at: string; keys: string[] }
   | { t: 'dir'; at: string; key: string; dir: string; remote: string }
   | { t: 'created'; at: string; keys: string[] }
@@ -51,11 +53,12 @@ export interface PointRecord {
 export interface SweepState {
   name: string;
   sweep?: Extract<LedgerEvent, { t: 'sweep' }>;
+  submissions: Extract<LedgerEvent, { t: 'submission' }>[];
   points: Map<string, PointRecord>;
 }
 
 export function fold(name: string, events: LedgerEvent[]): SweepState {
-  const st: SweepState = { name, points: new Map() };
+  const st: SweepState = { name, points: new Map(), submissions: [] };
   const get = (key: string) => {
     const p = st.points.get(key);
     if (!p) throw new StateError(`ledger of sweep '${name}' mentions point ${key} before planning it`);
@@ -64,6 +67,7 @@ export function fold(name: string, events: LedgerEvent[]): SweepState {
   for (const e of events) {
     switch (e.t) {
       case 'sweep': st.sweep = e; break;
+      case 'submission': st.submissions.push(e); break;
       case 'point': st.points.set(e.key, { key: e.key, params: e.params, varied: e.varied, hash: e.hash, base: e.base, repeat: e.repeat, jobs: [], errors: [], plannedAt: e.at }); break;
       case 'commit': Object.assign(get(e.key), { sha: e.sha, ref: e.ref, branch: e.branch }); break;
       case 'pushed': for (const k of e.keys) get(k).pushed = true; break;

@@ -14,12 +14,17 @@ import { createDirsScript } from '../remote-scripts.ts';
 import { parseSubmitLine } from '../scheduler/types.ts';
 import { canonicalJson } from '../hash.ts';
 import { makeOut, type Out } from '../ui.ts';
+import { planDryRun, printDryRun, type PlannedPoint } from './dry-run.ts';
 
 export interface SubmitOptions {
   cwd: string;
   sweep: string;
   /** Submit points whose parameters were already submitted again, as new experiments. */
   repeat?: boolean;
+  /** Show the plan (points, hashes, skips, run dir names, diffs) and create nothing. */
+  dryRun?: boolean;
+  /** With dryRun: show at most this many diffs. */
+  limit?: number;
   json?: boolean;
   out?: Out;
 }
@@ -65,6 +70,8 @@ export interface SubmitResult {
   records: SubmitRecord[];
   /** Milliseconds per phase: plan, commit, push, dirs, connect, create, clean, submit. */
   timings: Record<string, number>;
+  /** With dryRun: the plan, one entry per point of the sweep file. */
+  plan?: PlannedPoint[];
 }
 
 export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
@@ -93,23 +100,28 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   }
 
   // Plan: new points (by hash), and everything an earlier interrupted run left unfinished.
-  const seen = new Map<string, number>();
-  for (const p of state.points.values()) seen.set(p.hash, (seen.get(p.hash) ?? 0) + 1);
-  let nextKey = Math.max(0, ...[...state.points.keys()].map(Number)) + 1;
+  const seen = new Map<string, { count: number; key: string }>();
+  let nextKey = 1;
+  for (const p of state.points.values()) {
+    const s = seen.get(p.hash);
+    seen.set(p.hash, { count: (s?.count ?? 0) + 1, key: s?.key ?? p.key });
+    nextKey = Math.max(nextKey, Number(p.key) + 1);
+  }
   const fresh: PointToBuild[] = [];
-  const skipped: { params: Record<string, unknown>; hash: string; key: string }[] = [];
-  const inThisRun = new Map<string, number>();
+  // `key` is the point it duplicates; `resumed` marks a duplicate of an earlier point that this run
+  // finishes submitting (reported as that point, not as a skip).
+  const skipped: { params: Record<string, unknown>; hash: string; key: string; resumed: boolean }[] = [];
   for (const p of sweep.points) {
     const hash = paramHash(p.params);
-    const before = seen.get(hash) ?? 0;
-    const mine = inThisRun.get(hash) ?? 0;
-    inThisRun.set(hash, mine + 1);
-    if (!opts.repeat && before + mine > 0) {
-      const prev = [...state.points.values()].find(q => q.hash === hash);
-      skipped.push({ params: p.params, hash, key: prev?.key ?? '' });
+    const prev = seen.get(hash);
+    if (!opts.repeat && prev) {
+      const earlier = state.points.get(prev.key);
+      skipped.push({ params: p.params, hash, key: prev.key, resumed: Boolean(earlier && earlier.jobs.length === 0) });
       continue;
     }
-    fresh.push({ key: String(nextKey++), params: p.params, varied: p.varied, hash, repeat: before + mine });
+    const key = String(nextKey++);
+    seen.set(hash, { count: (prev?.count ?? 0) + 1, key: prev?.key ?? key });
+    fresh.push({ key, params: p.params, varied: p.varied, hash, repeat: prev?.count ?? 0 });
   }
   // This run reports on its new points and on every earlier point still without a job.
   const wanted = new Set([...fresh.map(p => p.key), ...[...state.points.values()].filter(p => p.jobs.length === 0).map(p => p.key)]);
@@ -118,6 +130,17 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   const changes = await computeChanges(ctx.top, base, name, sweep.def.patcher, [...unbuilt.filter(p => state.points.get(p.key)!.base === base), ...fresh]);
   for (const p of unbuilt) {
     if (state.points.get(p.key)!.base !== base) throw new StateError(`sweep '${name}': point ${p.key} was planned on base ${state.points.get(p.key)!.base.slice(0, 12)} but '${sweep.def.branch}' is now ${base.slice(0, 12)}`, { hint: 'Finish that submission by pointing branch at the old commit, or use a new sweep name.' });
+  }
+
+  if (opts.dryRun) {
+    const plan = await planDryRun({
+      repo: ctx.top, base, sweep: name, fresh, changes, outputRoot: outputRoot(sweep.remote, ctx.top),
+      skipped: skipped.map(s => { const p = state.points.get(s.key); return { ...s, varied: p?.varied ?? {}, dir: p?.dir ?? null, sha: p?.sha ?? null }; }),
+      existingShas: [...state.points.values()].flatMap(p => (p.sha ? [p.sha] : [])),
+    });
+    if (opts.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+    else printDryRun(name, plan, out, opts.limit);
+    return { sweep: name, submitted: 0, skipped: skipped.length, failed: 0, records: [], timings: clock.ms, plan };
   }
 
   await ensureExcluded(ctx);
@@ -129,6 +152,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     if (!state.sweep || canonicalJson(state.sweep.definition) !== canonicalJson(defJson) || state.sweep.base !== base) {
       ledger.append({ t: 'sweep', at, name, file: sweep.file, branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
     }
+    ledger.append({ t: 'submission', at, points: sweep.points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(opts.repeat) });
     ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat })));
     clock.end('plan');
 
@@ -192,7 +216,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       const err = p.errors.at(-1);
       records.push({ sweep: name, key: p.key, params: p.params, hash: p.hash, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null, status: job ? 'submitted' : 'failed', ...(job || !err ? {} : { error: err.message }) });
     }
-    for (const s of skipped.filter(s => !wanted.has(s.key))) records.push({ sweep: name, key: s.key, params: s.params, hash: s.hash, sha: st.points.get(s.key)?.sha ?? null, dir: st.points.get(s.key)?.dir ?? null, jobId: st.points.get(s.key)?.jobs.at(-1)?.jobId ?? null, status: 'skipped' });
+    for (const s of skipped.filter(s => !s.resumed)) records.push({ sweep: name, key: s.key, params: s.params, hash: s.hash, sha: st.points.get(s.key)?.sha ?? null, dir: st.points.get(s.key)?.dir ?? null, jobId: st.points.get(s.key)?.jobs.at(-1)?.jobId ?? null, status: 'skipped' });
     const res: SubmitResult = {
       sweep: name,
       submitted: records.filter(r => r.status === 'submitted').length,
