@@ -12,6 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { cluster, makeSshHome, runAsCluster } from '../test/helpers/cluster.ts';
 import { gitdir } from '../test/helpers/gitdir.ts';
 import { submit } from '../src/commands/submit.ts';
+import { benchPlanning } from './points.ts';
+import { benchFetch } from './fetch.ts';
 import { makeOut } from '../src/ui.ts';
 
 const N = Number(process.env.RX_BENCH_N ?? 1000);
@@ -77,6 +79,14 @@ async function main() {
   if (which.length === 0 || which.includes('submit')) {
     say('### rx submit over ssh to the local Slurm\n');
     await benchSubmit();
+  }
+  if (which.length === 0 || which.includes('points')) {
+    say('\n### Planning points (hashing included)\n');
+    await benchPlanning(say);
+  }
+  if (which.length === 0 || which.includes('fetch')) {
+    say('\n### rx fetch / rx link over ssh to the local Slurm\n');
+    await benchFetch(say);
   }
   const file = new URL('../BENCHMARKS.md', import.meta.url);
   if (!existsSync(file)) await writeFile(file, '# Benchmarks\n\nAppended by `npm run bench` (newest last). Machine: the project\'s 2-core, 24 GiB workplace.\n');

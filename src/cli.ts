@@ -7,6 +7,8 @@ import { show } from './commands/show.ts';
 import { demo } from './commands/demo.ts';
 import { cancel } from './commands/cancel.ts';
 import { sweeps } from './commands/sweeps.ts';
+import { fetch } from './commands/fetch.ts';
+import { link } from './commands/link.ts';
 import { resubmit } from './commands/resubmit.ts';
 import { makeOut } from './ui.ts';
 
@@ -28,10 +30,11 @@ function program(): Command {
     .option('--repeat', 'submit points whose parameters were already submitted again, as new experiments')
     .option('-n, --dry-run', 'print the plan (points, hashes, skipped points, run directory names, the diff of each patch) and create nothing')
     .option('--limit <k>', 'with --dry-run: show at most k diffs', v => positiveInt(v, '--limit'))
+    .option('--extend <n>', 'sampled sweeps: submit n more points continuing the same sequence (no repeats)', v => positiveInt(v, '--extend'))
     .option('--json', 'print one JSON record per point instead of the summary')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
-      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json, dryRun: o.dryRun, limit: o.limit });
+      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json, dryRun: o.dryRun, limit: o.limit, extend: o.extend });
       if (o.json && !o.dryRun) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
       if (r.failed) process.exitCode = 6;
     });
@@ -54,6 +57,26 @@ function program(): Command {
     .option('--json', 'print as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async (what, o) => { await show({ cwd: o.cwd ?? process.cwd(), what, json: o.json }); });
+  p.command('fetch')
+    .description('Copy files (names or globs) from every run directory of a sweep with one incremental, resumable rsync; report what was fetched, unchanged and missing.')
+    .argument('<file...>', "file names or globs relative to each run directory, e.g. history.data 'LOGS/profile*.data' 'slurm-*.out'")
+    .option('--sweep <name>', 'only this sweep (default: every sweep)')
+    .option('--to <dir>', 'destination directory (default: .rx/fetched/<sweep>/)')
+    .option('--tree', 'keep <dir>/<rundir>/<path> instead of the flat <dir>/<rundir>_<file> names')
+    .option('--json', 'print the result as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async (files: string[], o) => { await fetch({ cwd: o.cwd ?? process.cwd(), files, sweep: o.sweep, to: o.to, tree: o.tree, json: o.json }); });
+  p.command('link')
+    .description('Symlink view of fetched files named by experiment: <dir>/<name>_<file> → fetched file (idempotent; removes only its own stale links).')
+    .option('--sweep <name>', 'only this sweep (default: every sweep)')
+    .option('--files <list>', 'comma-separated fetched files or globs to link (default: every fetched file)')
+    .option('--to <dir>', 'link directory (default: .rx/links/<sweep>/)')
+    .option('--from <dir>', "where rx fetch put the files (fetch's --to; default: .rx/fetched/<sweep>/)")
+    .option('--namer <template|file>', "experiment names: a template like 'm{initial_mass}_z{initial_z}', or a .ts/.js file exporting a namer function (default: the sweep's namer, else the varied parameters)")
+    .option('--dedupe', 'append the short sha to names that several experiments share (default: an error)')
+    .option('--json', 'print the result as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => { await link({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, files: o.files?.split(','), to: o.to, from: o.from, namer: o.namer, dedupe: o.dedupe, json: o.json }); });
   p.command('cancel')
     .description('Cancel unfinished jobs (one scancel call per sweep).')
     .option('--sweep <name>', 'only this sweep')

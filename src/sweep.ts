@@ -6,7 +6,10 @@ import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.ts';
 import { validateSweepName, validateRepoPath } from './names.ts';
-import { expandDimensions, type Params, type Point } from './points.ts';
+import type { Params } from './points.ts';
+import { planPoints, type Plan, type PlanOptions, type PlannedPoint } from './plan.ts';
+import type { PointsSpec, ValuesSpec } from './space.ts';
+import type { SamplerSpec } from './samplers.ts';
 import { validatePatcher, type PatcherSpec } from './patch.ts';
 
 export interface RemoteConfig {
@@ -34,9 +37,18 @@ export interface SweepDefinition {
   name: string;
   branch: string;
   base_config?: Params;
-  dimensions?: Record<string, unknown[]>;
+  /** Grid: { param: [values], 'p,q': [[p1, q1], ...] }, the last key varying fastest. */
+  dimensions?: Record<string, readonly unknown[] | ValuesSpec>;
+  /** An explicit point list (plist/grid/zip/star, or written out); instead of dimensions. */
+  points?: PointsSpec;
+  /** Samples (random, lhs, sobol), combined with dimensions/points as a product. */
+  sampler?: SamplerSpec;
+  /** Most points a plan may have (default 100 000). */
+  maxPoints?: number;
   patcher: PatcherSpec;
   remote?: RemoteConfig;
+  /** Names experiments in `rx link`: a template like 'm{initial_mass}_z{initial_z}' or a function of the config. */
+  namer?: string | ((config: Params) => string);
 }
 
 /** Typed helper for sweep files: `export default defineSweep({ ... })`. */
@@ -48,7 +60,8 @@ export interface LoadedSweep {
   def: SweepDefinition;
   file: string;
   remote: Required<Pick<RemoteConfig, 'host' | 'scheduler' | 'script'>> & RemoteConfig;
-  points: Point[];
+  plan: Plan;
+  points: PlannedPoint[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -80,7 +93,7 @@ export async function loadSweepFile(file: string, cwd: string): Promise<unknown>
 }
 
 const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel']);
-const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'patcher', 'remote']);
+const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer']);
 
 export function validateRemote(r: unknown, where = 'remote'): LoadedSweep['remote'] {
   if (r === undefined) return { host: 'local', scheduler: 'shell', script: 'run.sbatch' };
@@ -111,21 +124,22 @@ export function validateRemote(r: unknown, where = 'remote'): LoadedSweep['remot
 }
 
 /** Validates a loaded sweep object and expands its points. Throws ConfigError naming the key. */
-export function validateSweep(raw: unknown, file: string): LoadedSweep {
+export function validateSweep(raw: unknown, file: string, planOpts: PlanOptions = {}): LoadedSweep {
   if (!isObject(raw)) throw new ConfigError(`${file}: the sweep must be an object (export default defineSweep({...}))`);
   for (const k of Object.keys(raw)) if (!SWEEP_KEYS.has(k)) throw new ConfigError(`${file}: unknown key '${k}'; known: ${[...SWEEP_KEYS].join(', ')}`);
   const name = validateSweepName(raw.name);
   if (typeof raw.branch !== 'string' || raw.branch === '' || raw.branch.startsWith('-')) throw new ConfigError(`branch: expected the base branch, tag or commit sha, got ${JSON.stringify(raw.branch)}`);
   const base = raw.base_config ?? {};
   if (!isObject(base)) throw new ConfigError('base_config: expected an object of parameter values');
-  const dims = raw.dimensions ?? {};
-  if (!isObject(dims)) throw new ConfigError('dimensions: expected an object: { param: [values...] }');
   if (raw.patcher === undefined) throw new ConfigError("patcher: required, e.g. { type: 'mesa', file: 'inlist_project' }");
   const patcher = validatePatcher(raw.patcher);
+  if (raw.namer !== undefined && typeof raw.namer !== 'string' && typeof raw.namer !== 'function') throw new ConfigError("namer: expected a template like 'm{initial_mass}_z{initial_z}' or a function (config) => string");
   const remote = validateRemote(raw.remote);
-  const points = expandDimensions(base as Params, dims);
-  for (const p of points) for (const [k, v] of Object.entries(p.params)) checkValue(v, `base_config/dimensions '${k}'`);
-  return { def: { ...(raw as unknown as SweepDefinition), name, patcher, remote }, file, remote, points };
+  for (const [k, v] of Object.entries(base)) checkValue(v, `base_config.${k}`);
+  const def = { ...(raw as unknown as SweepDefinition), name, patcher, remote };
+  const plan = planPoints(def, planOpts);
+  for (const p of plan.points) for (const [k, v] of Object.entries(p.varied)) checkValue(v, `the value of '${k}' in point ${JSON.stringify(p.varied)}`);
+  return { def, file, remote, plan, points: plan.points };
 }
 
 function checkValue(v: unknown, where: string): void {
@@ -134,6 +148,6 @@ function checkValue(v: unknown, where: string): void {
   else if (isObject(v)) Object.values(v).forEach(x => checkValue(x, where));
 }
 
-export async function loadSweep(file: string, cwd: string): Promise<LoadedSweep> {
-  return validateSweep(await loadSweepFile(file, cwd), file);
+export async function loadSweep(file: string, cwd: string, planOpts: PlanOptions = {}): Promise<LoadedSweep> {
+  return validateSweep(await loadSweepFile(file, cwd), file, planOpts);
 }

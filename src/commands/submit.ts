@@ -3,8 +3,7 @@
 // submission and never submits a point twice.
 import { ConfigError, RxError, StateError } from '../errors.ts';
 import { git, verbs } from '../git.ts';
-import { paramHash } from '../hash.ts';
-import { loadSweep, type LoadedSweep } from '../sweep.ts';
+import { loadSweep, validateSweep, type LoadedSweep } from '../sweep.ts';
 import { repoContext, ensureExcluded, type RepoContext } from '../context.ts';
 import { Ledger, acquireLock, now, sweepDir, type LedgerEvent, type PointRecord } from '../ledger.ts';
 import { buildCommits, computeChanges, refsFor, type PointToBuild } from '../commits.ts';
@@ -25,6 +24,8 @@ export interface SubmitOptions {
   dryRun?: boolean;
   /** With dryRun: show at most this many diffs. */
   limit?: number;
+  /** Sampled sweeps: draw this many more samples of the same sequence. */
+  extend?: number;
   json?: boolean;
   out?: Out;
 }
@@ -78,7 +79,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   const out = opts.out ?? makeOut({ json: opts.json });
   const clock = new PhaseClock();
   const ctx = await repoContext(opts.cwd);
-  const sweep = await loadSweep(opts.sweep, opts.cwd);
+  let sweep = await loadSweep(opts.sweep, opts.cwd, { extend: opts.extend });
   const name = sweep.def.name;
   const base = await git(ctx.top, verbs.resolveCommit(sweep.def.branch));
   if (!base) throw new ConfigError(`branch: '${sweep.def.branch}' is not a branch, tag or commit in ${ctx.top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
@@ -99,6 +100,17 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     throw new ConfigError(`sweep '${name}' was submitted to ${prevRemote}; this sweep file sends it to ${label}`, { hint: 'Use a new sweep name for a different cluster.' });
   }
 
+  // A sampled sweep continues its sequence: plan every sample drawn so far (plus --extend).
+  const lastSampled = state.submissions.findLast(x => x.sampler)?.sampler;
+  if (sweep.plan.sampler && lastSampled) {
+    if (lastSampled.sequence === sweep.plan.sampler.sequence) {
+      sweep = validateSweep(sweep.def, sweep.file, { extend: opts.extend, alreadySampled: lastSampled.drawn });
+    } else {
+      out.warn(`rx: ${name}: the sampler changed since the last submission (type, bounds, seed or LHS budget): earlier samples are not part of this plan; its points are new points`);
+    }
+  }
+  for (const w of sweep.plan.warnings) out.warn(`rx: ${name}: ${w}`);
+
   // Plan: new points (by hash), and everything an earlier interrupted run left unfinished.
   const seen = new Map<string, { count: number; key: string }>();
   let nextKey = 1;
@@ -112,7 +124,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   // finishes submitting (reported as that point, not as a skip).
   const skipped: { params: Record<string, unknown>; hash: string; key: string; resumed: boolean }[] = [];
   for (const p of sweep.points) {
-    const hash = paramHash(p.params);
+    const hash = p.hash;
     const prev = seen.get(hash);
     if (!opts.repeat && prev) {
       const earlier = state.points.get(prev.key);
@@ -152,7 +164,8 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     if (!state.sweep || canonicalJson(state.sweep.definition) !== canonicalJson(defJson) || state.sweep.base !== base) {
       ledger.append({ t: 'sweep', at, name, file: sweep.file, branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
     }
-    ledger.append({ t: 'submission', at, points: sweep.points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(opts.repeat) });
+    const sampler = sweep.plan.sampler ? { drawn: sweep.plan.sampler.drawn, sequence: sweep.plan.sampler.sequence } : undefined;
+    ledger.append({ t: 'submission', at, points: sweep.points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(opts.repeat), ...(sampler ? { sampler } : {}) });
     ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat })));
     clock.end('plan');
 

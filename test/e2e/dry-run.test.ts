@@ -41,15 +41,16 @@ test('--dry-run prints the plan and creates nothing: no refs, no .rx/, no exclud
   assert.equal(await g.git.raw(['count-objects', '-v']), objectsBefore, 'no objects written to the user repository');
 });
 
-test('dry run after a submission marks already-submitted points as skipped; duplicates within a sweep are skipped', async t => {
+test('dry run after a submission marks already-submitted points as skipped; duplicates within a sweep file are dropped with a warning', async t => {
   const g = await gitdir(t, { origin: true, copy: quickstart });
   await writeFile(join(g.root, 'dups.json'), JSON.stringify({
     name: 'dups', branch: 'main', base_config: { initial_z: 0.02 },
     // initial_z 0.02 twice: the same params twice in one sweep
     dimensions: { initial_mass: [1, 2], initial_z: [0.02, 0.02] }, patcher: { type: 'mesa', file: 'inlist' },
   }));
-  const recs = await rxJson<{ status: string; key: string }[]>(['submit', '--sweep', join(g.root, 'dups.json')], { cwd: g.work });
-  assert.deepEqual(recs.map(r => r.status), ['submitted', 'submitted', 'skipped', 'skipped']);
+  const first = await rx(['submit', '--sweep', join(g.root, 'dups.json'), '--json'], { cwd: g.work });
+  assert.deepEqual(JSON.parse(first.stdout).map((r: { status: string }) => r.status), ['submitted', 'submitted']);
+  assert.match(first.stderr, /2 points had the same parameters as an earlier point and were dropped/);
   await writeFile(join(g.root, 'dups.json'), JSON.stringify({
     name: 'dups', branch: 'main', dimensions: { initial_mass: [1, 2, 3], initial_z: [0.02] }, patcher: { type: 'mesa', file: 'inlist' },
   }));
@@ -57,7 +58,7 @@ test('dry run after a submission marks already-submitted points as skipped; dupl
   assert.deepEqual(plan.map(p => [p.params.initial_mass, p.skipped]).sort(), [[1, true], [2, true], [3, false]]);
   assert.ok(plan.filter(p => p.skipped).every(p => p.dir && p.sha), 'skipped points show the run dir they have');
   const list = await rxJson<{ sweep: string; points: number; submitted: number; skippedLast: number }[]>(['sweeps'], { cwd: g.work });
-  assert.deepEqual(list.map(s => [s.sweep, s.points, s.submitted, s.skippedLast]), [['dups', 2, 2, 2]]);
+  assert.deepEqual(list.map(s => [s.sweep, s.points, s.submitted, s.skippedLast]), [['dups', 2, 2, 0]]);
   const text = await rx(['sweeps'], { cwd: g.work });
-  assert.match(text.stdout, /^dups\s+2\s+2\s+2\s+local/m);
+  assert.match(text.stdout, /^dups\s+2\s+2\s+0\s+local/m);
 });
