@@ -1,0 +1,88 @@
+// key=value / key: value / INI files. A parameter `key` sets `key` (outside sections, or in the one
+// section that has it); `section.key` sets it in `[section]`. The separator, spacing, quoting style
+// and trailing comments of the line are kept.
+import { scanKeyValue, typedScalar, type KvLine, type KvScan } from '../parsers/keyvalue.ts';
+import { ParseError, closest } from '../parsers/errors.ts';
+import { PatchError, type PatchOptions, type Values } from './errors.ts';
+import { applyEdits } from './json.ts';
+
+export type KeyValuePatchOptions = PatchOptions;
+
+const cache = new Map<string, KvScan>();
+function scan(text: string, file: string): KvScan {
+  let s = cache.get(text);
+  if (s) return s;
+  try {
+    s = scanKeyValue(text, file);
+  } catch (e) {
+    if (e instanceof ParseError) throw new PatchError(`cannot patch ${file}: ${e.message}`, file);
+    throw e;
+  }
+  if (cache.size >= 16) cache.delete(cache.keys().next().value!);
+  cache.set(text, s);
+  return s;
+}
+
+/** A value as the parser reads it back: bare when unambiguous, else double-quoted with JSON escapes. */
+export function kvLiteral(v: unknown, quoted: KvLine['quoted'], key: string, file?: string): string {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new PatchError(`${key}: ${v} cannot be written to ${file ?? 'the file'}`, file, key);
+    return String(v);
+  }
+  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'string') {
+    if (quoted === "'" && !/['\r\n]/.test(v)) return `'${v}'`;
+    const bare = v !== '' && typedScalar(v) === v && v.trim() === v && !/[\r\n"'#;]|^[\[]/.test(v) && !/\s[#;]/.test(v);
+    return bare && quoted === null ? v : JSON.stringify(v);
+  }
+  throw new PatchError(`${key}: cannot write ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v} as a key=value value`, file, key);
+}
+
+function hits(s: KvScan, key: string): KvLine[] {
+  const full = s.entries.filter(e => (e.section === null ? e.key : `${e.section}.${e.key}`) === key);
+  return full.length ? full : s.entries.filter(e => e.key === key);
+}
+
+export function keyvalueHas(text: string, key: string, opts: KeyValuePatchOptions = {}): boolean {
+  return hits(scan(text, opts.file ?? 'config'), key).length > 0;
+}
+
+export function keyvalue(text: string, values: Values, opts: KeyValuePatchOptions = {}): string {
+  const file = opts.file ?? 'config';
+  const s = scan(text, file);
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const edits: { start: number; end: number; text: string; key: string }[] = [];
+  const newSections = new Map<string, string[]>();
+  for (const [key, value] of Object.entries(values)) {
+    const h = hits(s, key);
+    if (h.length) {
+      const sections = [...new Set(h.map(e => e.section))];
+      if (sections.length > 1) throw new PatchError(`key '${key}' is set in several sections of ${file} (${sections.map(x => (x === null ? '(top)' : `[${x}]`)).join(', ')}); qualify it, e.g. '${sections.find(x => x !== null)}.${key}'`, file, key);
+      for (const e of h) edits.push({ start: e.valueStart, end: e.valueEnd, text: kvLiteral(value, e.quoted, key, file), key });
+      continue;
+    }
+    if (opts.add) {
+      const lit = kvLiteral(value, null, key, file);
+      const dot = key.indexOf('.');
+      const sec = dot > 0 && s.sectionEnds.has(key.slice(0, dot)) ? key.slice(0, dot) : null;
+      const bare = sec === null ? key : key.slice(dot + 1);
+      if (sec === null && dot > 0 && s.sectionEnds.size > 1 && !s.entries.some(e => e.section === null && e.key.includes('.'))) {
+        // `section.key` for a section that does not exist yet: append it
+        const ns = key.slice(0, dot);
+        newSections.set(ns, [...(newSections.get(ns) ?? []), `${key.slice(dot + 1)}${s.separator}${lit}`]);
+        continue;
+      }
+      // after the section's last entry (top-level keys: after the last top-level entry, before the first section)
+      let at = s.sectionEnds.get(sec) ?? text.length;
+      if (sec === null && !s.entries.some(e => e.section === null)) at = 0;
+      const needsEol = at > 0 && text[at - 1] !== '\n';
+      edits.push({ start: at, end: at, text: `${needsEol ? eol : ''}${bare}${s.separator}${lit}${eol}`, key });
+      continue;
+    }
+    const near = closest(key, s.entries.map(e => (e.section === null ? e.key : `${e.section}.${e.key}`)));
+    throw new PatchError(`key '${key}' is not set in ${file}${near.length ? `; closest keys: ${near.join(', ')}` : ''}`, file, key);
+  }
+  let out = applyEdits(text, edits, file);
+  for (const [sec, lines] of newSections) out += `${out === '' || out.endsWith('\n') ? '' : eol}${eol}[${sec}]${eol}${lines.join(eol)}${eol}`;
+  return out;
+}
