@@ -14,6 +14,7 @@ import { gitdir } from '../test/helpers/gitdir.ts';
 import { submit } from '../src/commands/submit.ts';
 import { benchPlanning } from './points.ts';
 import { benchFetch } from './fetch.ts';
+import { benchDataset } from './dataset.ts';
 import { makeOut } from '../src/ui.ts';
 
 const N = Number(process.env.RX_BENCH_N ?? 1000);
@@ -87,6 +88,10 @@ async function main() {
   if (which.length === 0 || which.includes('fetch')) {
     say('\n### rx fetch / rx link over ssh to the local Slurm\n');
     await benchFetch(say);
+  }
+  if (which.length === 0 || which.includes('dataset')) {
+    say('\n### rx dataset\n');
+    await benchDataset(say);
   }
   const file = new URL('../BENCHMARKS.md', import.meta.url);
   if (!existsSync(file)) await writeFile(file, '# Benchmarks\n\nAppended by `npm run bench` (newest last). Machine: the project\'s 2-core, 24 GiB workplace.\n');

@@ -9,6 +9,7 @@ import { cancel } from './commands/cancel.ts';
 import { sweeps } from './commands/sweeps.ts';
 import { fetch } from './commands/fetch.ts';
 import { link } from './commands/link.ts';
+import { dataset } from './commands/dataset.ts';
 import { resubmit } from './commands/resubmit.ts';
 import { makeOut } from './ui.ts';
 
@@ -77,6 +78,17 @@ function program(): Command {
     .option('--json', 'print the result as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => { await link({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, files: o.files?.split(','), to: o.to, from: o.from, namer: o.namer, dedupe: o.dedupe, json: o.json }); });
+  p.command('dataset')
+    .description("One table per sweep: a row per experiment with its params, provenance (sweep, sha, base, dir, job, state, exit code, times) and the results its sweep file's `parse` entries reduce from the run's files (fetched first with one rsync).")
+    .option('--sweep <name>', 'only this sweep (default: every sweep, one file each)')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'jsonl', 'parquet']).default('csv'))
+    .option('--out <file>', 'output file (with --sweep; default: .rx/datasets/<sweep>.<format>)')
+    .option('--no-fetch', 'do not fetch: parse what an earlier rx fetch put in .rx/fetched/<sweep>/')
+    .option('--offline', 'do not ask the cluster for fresh job states')
+    .option('--sweep-file <file>', 'load parse functions from this sweep file (default: the one recorded at submit)')
+    .option('--json', 'print a summary per sweep as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => { await dataset({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, format: o.format, out: o.out, noFetch: o.fetch === false, offline: o.offline, sweepFile: o.sweepFile, json: o.json }); });
   p.command('cancel')
     .description('Cancel unfinished jobs (one scancel call per sweep).')
     .option('--sweep <name>', 'only this sweep')

@@ -8,6 +8,7 @@ import { canonicalJson } from './hash.ts';
 import { applyFunctionPatcher, applyTextPatcher, patcherFiles, snapshot, type FileChange, type PatcherSpec } from './patch.ts';
 import { ConfigError } from './errors.ts';
 import type { Params } from './points.ts';
+import type { StageOrigin } from './stages.ts';
 
 export interface PointToBuild {
   key: string;
@@ -15,6 +16,8 @@ export interface PointToBuild {
   varied: Params;
   hash: string;
   repeat: number;
+  /** Nested stages: the earlier sweep's experiment this point was made from. */
+  from?: StageOrigin;
 }
 
 export const POINT_FILE = '.rx/point.json';
@@ -23,6 +26,7 @@ export const POINT_FILE = '.rx/point.json';
 export function pointJson(sweep: string, p: PointToBuild, base: string): Buffer {
   const doc: Record<string, unknown> = { sweep, params: JSON.parse(canonicalJson(p.params)), hash: p.hash, base };
   if (p.repeat > 0) doc.repeat = p.repeat; // distinct tree, hence a distinct commit, for --repeat
+  if (p.from) doc.from = p.from;
   return Buffer.from(JSON.stringify(doc, null, 2) + '\n');
 }
 
@@ -43,7 +47,10 @@ export async function computeChanges(repo: string, base: string, sweep: string, 
       if (!b) throw new ConfigError(`patcher.file: '${f}' does not exist in ${base.slice(0, 12)} (the sweep's branch)`, { hint: 'Check the file name, or commit the file to the base branch.' });
       contents.set(f, b);
     });
-    for (const p of points) out.set(p.key, [...applyTextPatcher(patcher, contents, p.params, label(p)), pointFile(sweep, p, base)]);
+    // A patched file keeps its mode (an executable run.sbatch stays executable).
+    const modes = await git(repo, verbs.modes(base, files));
+    const withMode = (c: FileChange): FileChange => ({ ...c, mode: (modes.get(c.path) as FileChange['mode'] | undefined) ?? c.mode });
+    for (const p of points) out.set(p.key, [...applyTextPatcher(patcher, contents, p.params, label(p)).map(withMode), pointFile(sweep, p, base)]);
     return out;
   }
   const tmp = await mkdtemp(join(tmpdir(), 'rx-base-'));

@@ -71,6 +71,11 @@ export const verbs = {
       return out;
     },
   }),
+  /** Mode (`100644`, `100755`, `120000`) of each path in a commit's tree. */
+  modes: (sha: string, paths: string[]): GitVerb<Map<string, string>> => ({
+    argv: ['ls-tree', '-z', '--full-tree', sha, '--', ...paths],
+    parse: r => new Map(r.stdout.split('\0').filter(Boolean).map(l => { const tab = l.indexOf('\t'); return [l.slice(tab + 1), l.split(' ')[0]!] as [string, string]; })),
+  }),
   commitMessage: (sha: string): GitVerb<string> => ({ argv: ['log', '-1', '--format=%B', sha], parse: r => r.stdout }),
 };
 

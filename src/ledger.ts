@@ -14,7 +14,7 @@ export const LEDGER_VERSION = 1;
 export type LedgerEvent =
   | { t: 'sweep'; at: string; name: string; file: string; branch: string; base: string; definition: unknown; remote: unknown }
   /** A point is planned: key is its number within the sweep, stable forever. */
-  | { t: 'point'; at: string; key: string; params: Params; varied: Params; hash: string; base: string; repeat: number }
+  | { t: 'point'; at: string; key: string; params: Params; varied: Params; hash: string; base: string; repeat: number; from?: { sweep: string; key: string; sha: string | null } }
   | { t: 'commit'; at: string; key: string; sha: string; ref: string; branch: string }
   /** One `rx submit` of the sweep file: how many points it had, how many were new and skipped. */
   | { t: 'submission'; at: string; points: number; fresh: number; skipped: number; repeat: boolean; sampler?: { drawn: number; sequence: string } }
@@ -35,6 +35,7 @@ export interface PointRecord {
   hash: string;
   base: string;
   repeat: number;
+  from?: { sweep: string; key: string; sha: string | null };
   sha?: string;
   ref?: string;
   branch?: string;
@@ -68,7 +69,7 @@ export function fold(name: string, events: LedgerEvent[]): SweepState {
     switch (e.t) {
       case 'sweep': st.sweep = e; break;
       case 'submission': st.submissions.push(e); break;
-      case 'point': st.points.set(e.key, { key: e.key, params: e.params, varied: e.varied, hash: e.hash, base: e.base, repeat: e.repeat, jobs: [], errors: [], plannedAt: e.at }); break;
+      case 'point': st.points.set(e.key, { key: e.key, params: e.params, varied: e.varied, hash: e.hash, base: e.base, repeat: e.repeat, ...(e.from ? { from: e.from } : {}), jobs: [], errors: [], plannedAt: e.at }); break;
       case 'commit': Object.assign(get(e.key), { sha: e.sha, ref: e.ref, branch: e.branch }); break;
       case 'pushed': for (const k of e.keys) get(k).pushed = true; break;
       case 'dir': Object.assign(get(e.key), { dir: e.dir, remote: e.remote }); break;

@@ -10,6 +10,9 @@ import type { Params } from './points.ts';
 import { planPoints, type Plan, type PlanOptions, type PlannedPoint } from './plan.ts';
 import type { PointsSpec, ValuesSpec } from './space.ts';
 import type { SamplerSpec } from './samplers.ts';
+import { validateReducer, type Reducer, type ReduceFn } from './reduce.ts';
+import { parserFor, type ParserName } from '../parsers/index.ts';
+import { validateFrom, type FromSpec } from './stages.ts';
 import { validatePatcher, type PatcherSpec } from './patch.ts';
 
 export interface RemoteConfig {
@@ -49,6 +52,22 @@ export interface SweepDefinition {
   remote?: RemoteConfig;
   /** Names experiments in `rx link`: a template like 'm{initial_mass}_z{initial_z}' or a function of the config. */
   namer?: string | ((config: Params) => string);
+  /** What `rx dataset` reads from each run: files, their parser, and the per-run reduction. */
+  parse?: ParseEntry | ParseEntry[];
+  /** Nested stage: take points from an earlier sweep's dataset rows (× this sweep's own points). */
+  from?: FromSpec;
+}
+
+/** One output file of each run, parsed and reduced to result columns by `rx dataset`. */
+export interface ParseEntry {
+  /** Path inside the run directory, e.g. 'LOGS/history.data' (a glob matching one file is fine). */
+  file: string;
+  /** Parser name (default: chosen from the file name, e.g. history.data → mesaHistory). */
+  parser?: ParserName;
+  /** Built-in reducer(s) or a function (parsed, { params, file }) => { column: value }. */
+  reduce?: Reducer | ReduceFn;
+  /** Prefix for this entry's result columns (when several files have the same column names). */
+  prefix?: string;
 }
 
 /** Typed helper for sweep files: `export default defineSweep({ ... })`. */
@@ -93,7 +112,7 @@ export async function loadSweepFile(file: string, cwd: string): Promise<unknown>
 }
 
 const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel']);
-const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer']);
+const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer', 'parse', 'from']);
 
 export function validateRemote(r: unknown, where = 'remote'): LoadedSweep['remote'] {
   if (r === undefined) return { host: 'local', scheduler: 'shell', script: 'run.sbatch' };
@@ -133,6 +152,8 @@ export function validateSweep(raw: unknown, file: string, planOpts: PlanOptions 
   if (!isObject(base)) throw new ConfigError('base_config: expected an object of parameter values');
   if (raw.patcher === undefined) throw new ConfigError("patcher: required, e.g. { type: 'mesa', file: 'inlist_project' }");
   const patcher = validatePatcher(raw.patcher);
+  if (raw.parse !== undefined) validateParse(raw.parse);
+  if (raw.from !== undefined) validateFrom(raw.from, name);
   if (raw.namer !== undefined && typeof raw.namer !== 'string' && typeof raw.namer !== 'function') throw new ConfigError("namer: expected a template like 'm{initial_mass}_z{initial_z}' or a function (config) => string");
   const remote = validateRemote(raw.remote);
   for (const [k, v] of Object.entries(base)) checkValue(v, `base_config.${k}`);
@@ -150,4 +171,23 @@ function checkValue(v: unknown, where: string): void {
 
 export async function loadSweep(file: string, cwd: string, planOpts: PlanOptions = {}): Promise<LoadedSweep> {
   return validateSweep(await loadSweepFile(file, cwd), file, planOpts);
+}
+
+const PARSERS: ParserName[] = ['mesaInlist', 'mesaHistory', 'mesaProfile', 'csv', 'tsv', 'json', 'yaml', 'keyvalue', 'sbatch', 'slurmOut'];
+
+/** The sweep's parse entries as a list, checked: file paths, parser names, reducers. */
+export function validateParse(raw: unknown): ParseEntry[] {
+  const list = Array.isArray(raw) ? raw : [raw];
+  return list.map((e, i) => {
+    const where = Array.isArray(raw) ? `parse[${i}]` : 'parse';
+    if (!isObject(e)) throw new ConfigError(`${where}: expected { file, parser?, reduce?, prefix? }`);
+    for (const k of Object.keys(e)) if (!['file', 'parser', 'reduce', 'prefix'].includes(k)) throw new ConfigError(`${where}.${k}: unknown key; known: file, parser, reduce, prefix`);
+    if (typeof e.file !== 'string' || !e.file || e.file.startsWith('/') || e.file.split('/').includes('..')) throw new ConfigError(`${where}.file: expected a path inside the run directory, e.g. 'LOGS/history.data'`);
+    const parser = e.parser ?? parserFor(e.file);
+    if (parser === undefined) throw new ConfigError(`${where}.parser: no parser is known for '${e.file}'; name one: ${PARSERS.join(', ')}`);
+    if (!PARSERS.includes(parser as ParserName)) throw new ConfigError(`${where}.parser: unknown parser ${JSON.stringify(parser)}; known: ${PARSERS.join(', ')}`);
+    if (e.reduce !== undefined && typeof e.reduce !== 'function') validateReducer(e.reduce, `${where}.reduce`);
+    if (e.prefix !== undefined && (typeof e.prefix !== 'string' || !/^[A-Za-z0-9_.-]*$/.test(e.prefix))) throw new ConfigError(`${where}.prefix: letters, digits, '_', '.', '-' only`);
+    return { ...(e as unknown as ParseEntry), parser: parser as ParserName };
+  });
 }

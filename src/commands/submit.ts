@@ -1,11 +1,12 @@
 // rx submit: sweep file → one commit per point → one push → one connection → run dirs → scheduler,
 // with every step in the ledger before the next remote action. Re-running finishes an interrupted
 // submission and never submits a point twice.
+import { resolve } from 'node:path';
 import { ConfigError, RxError, StateError } from '../errors.ts';
 import { git, verbs } from '../git.ts';
 import { loadSweep, validateSweep, type LoadedSweep } from '../sweep.ts';
 import { repoContext, ensureExcluded, type RepoContext } from '../context.ts';
-import { Ledger, acquireLock, now, sweepDir, type LedgerEvent, type PointRecord } from '../ledger.ts';
+import { Ledger, acquireLock, listSweeps, now, sweepDir, type LedgerEvent, type PointRecord } from '../ledger.ts';
 import { buildCommits, computeChanges, refsFor, type PointToBuild } from '../commits.ts';
 import { runDirName, uniquePrefixes } from '../rundir.ts';
 import { openTarget, outputRoot, remoteLabel, type Target } from '../target.ts';
@@ -13,7 +14,10 @@ import { createDirsScript } from '../remote-scripts.ts';
 import { parseSubmitLine } from '../scheduler/types.ts';
 import { canonicalJson } from '../hash.ts';
 import { makeOut, type Out } from '../ui.ts';
-import { planDryRun, printDryRun, type PlannedPoint } from './dry-run.ts';
+import { planDryRun, printDryRun, type PlannedPoint as DryRunPoint } from './dry-run.ts';
+import { dataset } from './dataset.ts';
+import { stagePoints, type StageOrigin } from '../stages.ts';
+import type { PlannedPoint } from '../plan.ts';
 
 export interface SubmitOptions {
   cwd: string;
@@ -72,7 +76,7 @@ export interface SubmitResult {
   /** Milliseconds per phase: plan, commit, push, dirs, connect, create, clean, submit. */
   timings: Record<string, number>;
   /** With dryRun: the plan, one entry per point of the sweep file. */
-  plan?: PlannedPoint[];
+  plan?: DryRunPoint[];
 }
 
 export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
@@ -110,6 +114,15 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     }
   }
   for (const w of sweep.plan.warnings) out.warn(`rx: ${name}: ${w}`);
+  // A nested stage: the earlier sweep's dataset rows × this sweep's own points.
+  let points: (PlannedPoint & { from?: StageOrigin })[] = sweep.points;
+  if (sweep.def.from) {
+    const from = sweep.def.from;
+    if (!listSweeps(ctx.rxDir).includes(from.sweep)) throw new ConfigError(`from.sweep: there is no sweep '${from.sweep}' in ${ctx.top}`, { hint: 'Submit the earlier stage first.' });
+    const stage = await dataset({ cwd: opts.cwd, sweep: from.sweep, noWrite: true, offline: opts.dryRun, noFetch: opts.dryRun, out_: makeOut({ json: true }) });
+    points = stagePoints(from, stage.datasets[from.sweep]!, sweep.points, sweep.def.base_config ?? {});
+    if (points.length === 0) out.warn(`rx: ${name}: no row of sweep '${from.sweep}' matches from.where (${JSON.stringify(from.where ?? { state: 'COMPLETED' })}): nothing to submit yet`);
+  }
 
   // Plan: new points (by hash), and everything an earlier interrupted run left unfinished.
   const seen = new Map<string, { count: number; key: string }>();
@@ -123,7 +136,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   // `key` is the point it duplicates; `resumed` marks a duplicate of an earlier point that this run
   // finishes submitting (reported as that point, not as a skip).
   const skipped: { params: Record<string, unknown>; hash: string; key: string; resumed: boolean }[] = [];
-  for (const p of sweep.points) {
+  for (const p of points) {
     const hash = p.hash;
     const prev = seen.get(hash);
     if (!opts.repeat && prev) {
@@ -133,11 +146,11 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     }
     const key = String(nextKey++);
     seen.set(hash, { count: (prev?.count ?? 0) + 1, key: prev?.key ?? key });
-    fresh.push({ key, params: p.params, varied: p.varied, hash, repeat: prev?.count ?? 0 });
+    fresh.push({ key, params: p.params, varied: p.varied, hash, repeat: prev?.count ?? 0, ...(p.from ? { from: p.from } : {}) });
   }
   // This run reports on its new points and on every earlier point still without a job.
   const wanted = new Set([...fresh.map(p => p.key), ...[...state.points.values()].filter(p => p.jobs.length === 0).map(p => p.key)]);
-  const unbuilt: PointToBuild[] = [...state.points.values()].filter(p => !p.sha).map(p => ({ key: p.key, params: p.params, varied: p.varied, hash: p.hash, repeat: p.repeat }));
+  const unbuilt: PointToBuild[] = [...state.points.values()].filter(p => !p.sha).map(p => ({ key: p.key, params: p.params, varied: p.varied, hash: p.hash, repeat: p.repeat, ...(p.from ? { from: p.from } : {}) }));
   // Validation pass: every patch must apply before anything is written.
   const changes = await computeChanges(ctx.top, base, name, sweep.def.patcher, [...unbuilt.filter(p => state.points.get(p.key)!.base === base), ...fresh]);
   for (const p of unbuilt) {
@@ -162,11 +175,11 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     const at = now();
     const defJson = JSON.parse(JSON.stringify(sweep.def, (_k, v) => (typeof v === 'function' ? `[function ${v.name || 'anonymous'}]` : v)));
     if (!state.sweep || canonicalJson(state.sweep.definition) !== canonicalJson(defJson) || state.sweep.base !== base) {
-      ledger.append({ t: 'sweep', at, name, file: sweep.file, branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
+      ledger.append({ t: 'sweep', at, name, file: resolve(opts.cwd, sweep.file), branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
     }
     const sampler = sweep.plan.sampler ? { drawn: sweep.plan.sampler.drawn, sequence: sweep.plan.sampler.sequence } : undefined;
-    ledger.append({ t: 'submission', at, points: sweep.points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(opts.repeat), ...(sampler ? { sampler } : {}) });
-    ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat })));
+    ledger.append({ t: 'submission', at, points: points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(opts.repeat), ...(sampler ? { sampler } : {}) });
+    ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat, ...(p.from ? { from: p.from } : {}) })));
     clock.end('plan');
 
     // Commits. A ref left by a crash after fast-import and before the ledger write is adopted.

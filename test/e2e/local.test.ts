@@ -152,3 +152,25 @@ test('crash safety: SIGKILL at every phase, then re-run → exactly N jobs and a
     await g.cleanup();
   }
 });
+
+test('several patchers in one sweep (inlist + #SBATCH); a patched executable keeps its mode', async t => {
+  const g = await gitdir(t, { origin: true, copy: quickstart });
+  const { chmod } = await import('node:fs/promises');
+  await chmod(join(g.work, 'run.sbatch'), 0o755);
+  await g.commit('executable run.sbatch');
+  await writeFile(join(g.root, 'multi.json'), JSON.stringify({
+    name: 'multi', branch: 'main',
+    dimensions: { initial_mass: [0.9, 1.2], 'sbatch.time': ['00:07:00'] },
+    patcher: [{ type: 'mesa', file: 'inlist' }, { type: 'sbatch', file: 'run.sbatch', prefix: 'sbatch.' }],
+  }));
+  const recs = await rxJson<Rec[]>(['submit', '--sweep', join(g.root, 'multi.json')], { cwd: g.work });
+  assert.equal(recs.length, 2);
+  for (const r of recs) {
+    const ls = await g.git.raw(['ls-tree', r.sha, 'run.sbatch']);
+    assert.match(ls, /^100755 /, 'mode kept');
+    const sbatch = await readFile(join(r.dir, 'run.sbatch'), 'utf8');
+    assert.match(sbatch, /^#SBATCH --time=00:07:00$/m);
+    assert.match(await readFile(join(r.dir, 'inlist'), 'utf8'), new RegExp(`^    initial_mass = ${r.params.initial_mass} `, 'm'));
+  }
+  await allDone(g.work, 2);
+});

@@ -1,0 +1,117 @@
+// One table per sweep: a row per experiment with its parameters, its provenance and its parsed
+// results; written as CSV, JSON Lines or Parquet. Pure apart from the writers.
+import { writeFile, mkdir, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+
+/** Provenance columns, always first, in this order (documented in the README). */
+export const PROVENANCE = [
+  'sweep', 'key', 'sha', 'base', 'dir', 'job_id', 'state', 'exit_code', 'attempts',
+  'submitted_at', 'start', 'end', 'elapsed_s',
+] as const;
+
+export interface DatasetRun {
+  provenance: Record<(typeof PROVENANCE)[number], unknown>;
+  params: Record<string, unknown>;
+  results: Record<string, unknown>;
+  /** Why results are missing or partial (file not produced yet, parse error…). */
+  notes: string[];
+}
+
+export interface Dataset {
+  columns: string[];
+  /** Where each column came from. */
+  kinds: Record<string, 'provenance' | 'param' | 'result' | 'notes'>;
+  rows: Record<string, unknown>[];
+}
+
+/**
+ * Columns: provenance, then parameters (in order of first appearance), then results (likewise),
+ * then `notes`. A parameter or result whose name is already taken gets `_` appended (psweep's rule),
+ * so no value ever hides another.
+ */
+export function buildDataset(runs: DatasetRun[]): Dataset {
+  const kinds: Dataset['kinds'] = {};
+  const taken = new Set<string>(PROVENANCE);
+  for (const c of PROVENANCE) kinds[c] = 'provenance';
+  const rename = (kind: 'param' | 'result', map: Map<string, string>, name: string) => {
+    let out = map.get(name);
+    if (out === undefined) {
+      out = name;
+      while (taken.has(out)) out += '_';
+      taken.add(out);
+      map.set(name, out);
+      kinds[out] = kind;
+    }
+    return out;
+  };
+  const paramNames = new Map<string, string>();
+  const resultNames = new Map<string, string>();
+  for (const r of runs) for (const k of Object.keys(r.params)) rename('param', paramNames, k);
+  for (const r of runs) for (const k of Object.keys(r.results)) rename('result', resultNames, k);
+  let notes = 'notes';
+  while (taken.has(notes)) notes += '_';
+  kinds[notes] = 'notes';
+  const columns = [...PROVENANCE, ...paramNames.values(), ...resultNames.values(), notes];
+  const rows = runs.map(r => {
+    const row: Record<string, unknown> = {};
+    for (const c of columns) row[c] = null;
+    Object.assign(row, r.provenance);
+    for (const [k, v] of Object.entries(r.params)) row[paramNames.get(k)!] = v;
+    for (const [k, v] of Object.entries(r.results)) row[resultNames.get(k)!] = v;
+    row[notes] = r.notes.length ? r.notes.join('; ') : null;
+    return row;
+  });
+  return { columns, kinds, rows };
+}
+
+const cellText = (v: unknown): string => {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+};
+
+export function toCsv(d: Dataset): string {
+  return stringify(d.rows.map(r => d.columns.map(c => cellText(r[c]))), { header: true, columns: d.columns });
+}
+
+export function toJsonLines(d: Dataset): string {
+  const clean = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+  return d.rows.map(r => JSON.stringify(Object.fromEntries(d.columns.map(c => [c, clean(r[c])])))).join('\n') + (d.rows.length ? '\n' : '');
+}
+
+type ParquetType = 'BOOLEAN' | 'INT32' | 'DOUBLE' | 'STRING';
+
+/** The narrowest Parquet type holding every non-null value of a column; mixed columns become JSON text. */
+export function parquetType(values: unknown[]): ParquetType {
+  const present = values.filter(v => v !== null && v !== undefined);
+  if (present.length === 0) return 'STRING';
+  if (present.every(v => typeof v === 'boolean')) return 'BOOLEAN';
+  if (present.every(v => typeof v === 'number')) {
+    return present.every(v => Number.isInteger(v) && Math.abs(v as number) < 2 ** 31) ? 'INT32' : 'DOUBLE';
+  }
+  return 'STRING';
+}
+
+export function toParquet(d: Dataset): Uint8Array {
+  const columnData = d.columns.map(name => {
+    const values = d.rows.map(r => r[name]);
+    const type = parquetType(values);
+    const data = values.map(v => (v === undefined || v === null ? null : type === 'STRING' ? (typeof v === 'string' ? v : cellText(v)) : v));
+    return { name, data, type };
+  });
+  return new Uint8Array(parquetWriteBuffer({ columnData, createdBy: 'rx (remote-experiments)' }));
+}
+
+export type Format = 'csv' | 'jsonl' | 'parquet';
+
+/** Writes atomically (temp file + rename), so a reader never sees half a dataset. */
+export async function writeDataset(d: Dataset, format: Format, file: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const body = format === 'csv' ? toCsv(d) : format === 'jsonl' ? toJsonLines(d) : toParquet(d);
+  const tmp = `${file}.rx-tmp-${process.pid}`;
+  await writeFile(tmp, body);
+  await rename(tmp, file);
+}
