@@ -15,6 +15,7 @@ import { submit } from '../src/commands/submit.ts';
 import { benchPlanning } from './points.ts';
 import { benchFetch } from './fetch.ts';
 import { benchDataset } from './dataset.ts';
+import { benchParsers } from './parsers.ts';
 import { makeOut } from '../src/ui.ts';
 
 const N = Number(process.env.RX_BENCH_N ?? 1000);
@@ -82,12 +83,16 @@ async function main() {
     await benchSubmit();
   }
   if (which.length === 0 || which.includes('points')) {
-    say('\n### Planning points (hashing included)\n');
+    say('');
     await benchPlanning(say);
   }
   if (which.length === 0 || which.includes('fetch')) {
     say('\n### rx fetch / rx link over ssh to the local Slurm\n');
     await benchFetch(say);
+  }
+  if (which.length === 0 || which.includes('parsers')) {
+    say('\n### Parsers and patchers\n');
+    await benchParsers(say);
   }
   if (which.length === 0 || which.includes('dataset')) {
     say('\n### rx dataset\n');
