@@ -10,5 +10,7 @@ export default defineSweep({
     initial_z: [0.01, 0.02],
   },
   patcher: { type: 'mesa', file: 'inlist' },
+  // What `rx dataset` reads from each run: the last row's age and luminosity, and the peak luminosity.
+  parse: { file: 'history.data', parser: 'mesaHistory', reduce: [{ last: ['star_age', 'log_L'] }, { max: ['log_L'] }] },
   // No `remote`: the embedded default (this machine, shell scheduler, runs under .rx/runs/).
 });

@@ -1,11 +1,12 @@
 // rx demo: the quickstart sweep end to end on the embedded default, in a throwaway repository.
 import { cp, mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { run } from '../proc.ts';
 import { submit } from './submit.ts';
 import { status } from './status.ts';
+import { dataset } from './dataset.ts';
 import { TERMINAL_STATES } from '../scheduler/types.ts';
 import { makeOut } from '../ui.ts';
 import { RxError } from '../errors.ts';
@@ -49,6 +50,13 @@ export async function demo(opts: { dir?: string; keep?: boolean; timeoutMs?: num
       out.info(`\ndemo: ${first.dir}/history.data (first lines)`);
       out.info((await readFile(join(first.dir, 'history.data'), 'utf8')).split('\n').slice(0, 9).map(l => l.replace(/ {2,}/g, ' ').trim()).join('\n'));
     }
+    out.info('\ndemo: rx dataset (one row per run: provenance, params, parsed results)');
+    const ds = await dataset({ cwd: work, sweep: 'quickstart', out_: quiet });
+    const csv = (await readFile(ds.sweeps[0]!.file, 'utf8')).trim().split('\n');
+    const cols = csv[0]!.split(',');
+    const pick = ['key', 'state', 'initial_mass', 'initial_z', 'star_age', 'log_L', 'log_L_max'].map(c => cols.indexOf(c));
+    for (const line of csv) out.info('  ' + line.split(',').filter((_, i) => pick.includes(i)).join('\t'));
+    out.info(`  (${relative(work, ds.sweeps[0]!.file)} in the demo repository)`);
     const bad = rows.filter(x => x.state !== 'COMPLETED');
     if (bad.length) throw new RxError(`demo: ${bad.length} runs did not complete`, { hint: `See rx status -C ${work}` });
     out.info(`\ndemo: all ${rows.length} runs COMPLETED. ${opts.keep || opts.dir ? `The repository is in ${work}` : 'Run with --keep to look around afterwards.'}`);
