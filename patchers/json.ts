@@ -2,26 +2,13 @@
 // `add: true`, is created in the deepest existing object). Only the characters of the values set
 // change: the rest of the file keeps its formatting.
 import { jsonTree, type JsonNode } from '../parsers/json.ts';
-import { ParseError, closest } from '../parsers/errors.ts';
-import { PatchError, type PatchOptions, type Values } from './errors.ts';
+import { closest } from '../parsers/errors.ts';
+import { PatchError, cachedScanner, type PatchOptions, type Values } from './errors.ts';
 import { parsePath, type PathSegment } from './path.ts';
 
 export type JsonPatchOptions = PatchOptions;
 
-const cache = new Map<string, JsonNode>();
-function tree(text: string, file: string): JsonNode {
-  let t = cache.get(text);
-  if (t) return t;
-  try {
-    t = jsonTree(text, file);
-  } catch (e) {
-    if (e instanceof ParseError) throw new PatchError(`cannot patch ${file}: ${e.message}`, file);
-    throw e;
-  }
-  if (cache.size >= 16) cache.delete(cache.keys().next().value!);
-  cache.set(text, t);
-  return t;
-}
+const tree = cachedScanner<JsonNode>(jsonTree);
 
 /** A value as JSON text; non-finite numbers and undefined are refused. */
 export function jsonLiteral(v: unknown, key: string, file?: string): string {

@@ -2,26 +2,13 @@
 // section that has it); `section.key` sets it in `[section]`. The separator, spacing, quoting style
 // and trailing comments of the line are kept.
 import { scanKeyValue, typedScalar, type KvLine, type KvScan } from '../parsers/keyvalue.ts';
-import { ParseError, closest } from '../parsers/errors.ts';
-import { PatchError, type PatchOptions, type Values } from './errors.ts';
+import { closest } from '../parsers/errors.ts';
+import { PatchError, cachedScanner, type PatchOptions, type Values } from './errors.ts';
 import { applyEdits } from './json.ts';
 
 export type KeyValuePatchOptions = PatchOptions;
 
-const cache = new Map<string, KvScan>();
-function scan(text: string, file: string): KvScan {
-  let s = cache.get(text);
-  if (s) return s;
-  try {
-    s = scanKeyValue(text, file);
-  } catch (e) {
-    if (e instanceof ParseError) throw new PatchError(`cannot patch ${file}: ${e.message}`, file);
-    throw e;
-  }
-  if (cache.size >= 16) cache.delete(cache.keys().next().value!);
-  cache.set(text, s);
-  return s;
-}
+const scan = cachedScanner<KvScan>(scanKeyValue);
 
 /** A value as the parser reads it back: bare when unambiguous, else double-quoted with JSON escapes. */
 export function kvLiteral(v: unknown, quoted: KvLine['quoted'], key: string, file?: string): string {

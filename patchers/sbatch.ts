@@ -3,26 +3,13 @@
 // `true` keeps a flag (`--exclusive`), `false` removes the option. Values never break the line:
 // a line break is refused, blanks are quoted.
 import { scanSbatch, sbatchOptionName, type SbatchScan } from '../parsers/sbatch.ts';
-import { ParseError, closest } from '../parsers/errors.ts';
-import { PatchError, type PatchOptions, type Values } from './errors.ts';
+import { closest } from '../parsers/errors.ts';
+import { PatchError, cachedScanner, type PatchOptions, type Values } from './errors.ts';
 import { applyEdits } from './json.ts';
 
 export type SbatchPatchOptions = PatchOptions;
 
-const cache = new Map<string, SbatchScan>();
-function scan(text: string, file: string): SbatchScan {
-  let s = cache.get(text);
-  if (s) return s;
-  try {
-    s = scanSbatch(text, file);
-  } catch (e) {
-    if (e instanceof ParseError) throw new PatchError(`cannot patch ${file}: ${e.message}`, file);
-    throw e;
-  }
-  if (cache.size >= 16) cache.delete(cache.keys().next().value!);
-  cache.set(text, s);
-  return s;
-}
+const scan = cachedScanner<SbatchScan>(scanSbatch);
 
 /** A directive value as sbatch reads it: bare, or quoted when it holds blanks or quotes. */
 export function sbatchLiteral(v: unknown, key: string, file?: string): string {
