@@ -115,6 +115,8 @@ function program(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `rx status | head`: a closed pipe ends the output quietly, not with a stack trace.
+  process.stdout.on('error', e => { if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0); throw e; });
   const out = makeOut();
   try {
     await program().parseAsync(argv);

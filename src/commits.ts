@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { fastImportPath, git, verbs } from './git.ts';
 import { canonicalJson } from './hash.ts';
 import { applyFunctionPatcher, applyTextPatcher, patcherFiles, snapshot, type FileChange, type PatcherSpec } from './patch.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, StateError } from './errors.ts';
 import type { Params } from './points.ts';
 import type { StageOrigin } from './stages.ts';
 
@@ -142,4 +142,26 @@ export async function previewCommits(repo: string, base: string, sweep: string, 
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A ref refs/rx/<sweep>/<key> that exists before rx built it (left by a crash between fast-import
+ * and the ledger write) is adopted only if it is exactly this point: parent = base and the same
+ * parameter hash in its .rx/point.json. Anything else (a ledger deleted or replaced while the refs
+ * stayed) is refused rather than silently running other parameters.
+ */
+export async function verifyAdoptable(repo: string, sweep: string, base: string, points: { key: string; hash: string; sha: string }[]): Promise<void> {
+  if (points.length === 0) return;
+  const parents = await git(repo, verbs.parents(points.map(p => p.sha)));
+  const docs = await git(repo, verbs.readBlobs(points.map(p => `${p.sha}:${POINT_FILE}`)));
+  points.forEach((p, i) => {
+    let hash: unknown;
+    try { hash = JSON.parse(docs[i]?.toString('utf8') ?? 'null')?.hash; } catch { hash = undefined; }
+    const ps = parents.get(p.sha) ?? [];
+    if (hash !== p.hash || ps.length !== 1 || ps[0] !== base) {
+      throw new StateError(`refs/rx/${sweep}/${p.key} already exists and holds a different experiment (${p.sha.slice(0, 12)}) than point ${p.key} of this submission`, {
+        hint: `The ledger .rx/sweeps/${sweep}/ was probably removed while the refs stayed. Submit under a new sweep name, or, if those experiments are truly unwanted, delete the refs: git for-each-ref --format='delete %(refname)' refs/rx/${sweep}/ | git update-ref --stdin`,
+      });
+    }
+  });
 }

@@ -71,6 +71,12 @@ export const verbs = {
       return out;
     },
   }),
+  /** Each commit's parents. */
+  parents: (shas: string[]): GitVerb<Map<string, string[]>> => ({
+    argv: ['rev-list', '--no-walk=unsorted', '--parents', '--stdin'],
+    input: shas.map(x => x + '\n').join(''),
+    parse: r => new Map(r.stdout.split('\n').filter(Boolean).map(l => { const [c, ...ps] = l.split(' '); return [c!, ps] as [string, string[]]; })),
+  }),
   /** Mode (`100644`, `100755`, `120000`) of each path in a commit's tree. */
   modes: (sha: string, paths: string[]): GitVerb<Map<string, string>> => ({
     argv: ['ls-tree', '-z', '--full-tree', sha, '--', ...paths],

@@ -46,8 +46,9 @@ export async function refreshStates(target: Target, ledger: Ledger): Promise<voi
   const at = now();
   ledger.append(...live.flatMap(p => {
     const id = p.jobs.at(-1)!.jobId;
-    const s = found.get(id);
-    if (!s || (p.status && JSON.stringify(p.status) === JSON.stringify(s))) return [];
+    // The status script worked but nothing knows the job: say so rather than show it pending forever.
+    const s = found.get(id) ?? { jobId: id, state: 'UNKNOWN' as const, exitCode: null, reason: `the scheduler no longer knows job ${id} (finished long ago on a cluster without accounting, or purged)` };
+    if (p.status && JSON.stringify(p.status) === JSON.stringify(s)) return [];
     return [{ t: 'state' as const, at, key: p.key, jobId: id, status: s }];
   }));
 }

@@ -3,7 +3,8 @@
 // without duplicate or lost jobs. Readers fold the events; a torn last line (crash mid-write) is
 // ignored. New event kinds and fields may be added (arrays, packing, resubmits) without a format
 // change: unknown events are kept and skipped by older readers.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, statSync, writeSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StateError } from './errors.ts';
 import type { JobStatus } from './scheduler/types.ts';
@@ -77,7 +78,12 @@ export function fold(name: string, events: LedgerEvent[]): SweepState {
       case 'cleaned': for (const k of e.keys) get(k).cleaned = true; break;
       case 'job': {
         const p = get(e.key);
-        if (!p.jobs.some(j => j.jobId === e.jobId)) p.jobs.push({ jobId: e.jobId, attempt: e.attempt, at: e.at, scheduler: e.scheduler });
+        if (!p.jobs.some(j => j.jobId === e.jobId)) {
+          p.jobs.push({ jobId: e.jobId, attempt: e.attempt, at: e.at, scheduler: e.scheduler });
+          // The previous attempt's state says nothing about this job.
+          delete p.status;
+          delete p.statusAt;
+        }
         break;
       }
       case 'error': get(e.key).errors.push({ phase: e.phase, message: e.message, at: e.at }); break;
@@ -114,8 +120,9 @@ export class Ledger {
         out.push(e);
       } catch (err) {
         if (err instanceof StateError) throw err;
-        // Only the last line can be torn by a crash mid-append; anything else is damage.
-        if (i < lines.length - 2 || (i === lines.length - 2 && lines[lines.length - 1] !== '')) {
+        // A crash mid-append leaves the start of a line (never its closing brace); the next
+        // append starts a new line after it. Anything else that does not parse is damage.
+        if (line.trimEnd().endsWith('}')) {
           throw new StateError(`${file}:${i + 1}: damaged ledger line`, { hint: 'Restore the file from a backup or remove the damaged line.' });
         }
       }
@@ -127,26 +134,28 @@ export class Ledger {
     return fold(this.name, this.events);
   }
 
-  /** Appends events as one write and fsyncs before returning. */
+  /**
+   * Appends events as one write and fsyncs before returning. Several rx processes may append to
+   * one ledger (status while submit runs): a short lock (an atomic mkdir, safe on NFS homes)
+   * orders the writes, and nothing ever rewrites what is already there.
+   */
   append(...events: LedgerEvent[]): void {
     if (events.length === 0) return;
     if (this.fd === null) {
       mkdirSync(this.dir, { recursive: true });
-      this.repairTail();
-      this.fd = openSync(this.file, 'a');
+      this.fd = openSync(this.file, 'a+');
     }
+    const fd = this.fd;
     const text = events.map(e => JSON.stringify({ v: LEDGER_VERSION, ...e }) + '\n').join('');
-    writeSync(this.fd, text);
-    fsyncSync(this.fd);
+    withAppendLock(this.file + '.lock', () => {
+      // After a torn write (a crash), start on a fresh line so this event stays whole.
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 10;
+      writeSync(fd, torn ? '\n' + text : text);
+      fsyncSync(fd);
+    });
     this.events.push(...events);
-  }
-
-  /** A torn last line would glue onto the next append; cut it off first. */
-  private repairTail(): void {
-    if (!existsSync(this.file)) return;
-    const text = readFileSync(this.file, 'utf8');
-    if (text === '' || text.endsWith('\n')) return;
-    writeFileSync(this.file, text.slice(0, text.lastIndexOf('\n') + 1));
   }
 
   close(): void {
@@ -168,27 +177,63 @@ export function listSweeps(rxDir: string): string[] {
   return readdirSync(d, { withFileTypes: true }).filter(e => e.isDirectory() && existsSync(join(d, e.name, 'ledger.jsonl'))).map(e => e.name).sort();
 }
 
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Runs fn holding a lock directory; a lock older than 30 s is from a crashed process and is broken. */
+function withAppendLock(lock: string, fn: () => void): void {
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 30_000) rmdirSync(lock);
+      } catch { /* released meanwhile */ }
+      if (i > 2000) throw new StateError(`the ledger lock ${lock} has been held for over 20 s`, { hint: 'If no rx process is running, remove that directory.' });
+      sleepSync(10);
+    }
+  }
+  try {
+    fn();
+  } finally {
+    try { rmdirSync(lock); } catch { /* gone */ }
+  }
+}
+
 /**
- * A per-sweep lock so two rx processes never submit the same sweep at once. The lock file holds
- * the owner's pid; a lock whose process is gone (crash) is taken over.
+ * A per-sweep lock so two rx processes never submit (or resubmit) the same sweep at once. The
+ * lock file, created atomically (written aside, then hard-linked into place), holds the owner's
+ * host and pid: a lock of a process gone from this host (a crash) is taken over; a lock from
+ * another host (a shared home on two login nodes) is never guessed about.
  */
 export function acquireLock(dir: string, what: string): () => void {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'lock');
-  for (let tries = 0; tries < 3; tries++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => { try { if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file); } catch { /* already gone */ } };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(file, 'utf8'));
-      if (pid && pid !== process.pid && alive(pid)) throw new StateError(`${what} is in use by another rx process (pid ${pid})`, { hint: 'Wait for it to finish, or stop it; a crashed rx leaves no live lock.' });
-      try { unlinkSync(file); } catch { /* raced with another taker */ }
+  const me = `${hostname()} ${process.pid}`;
+  const tmp = join(dir, `.lock.${process.pid}`);
+  writeFileSync(tmp, me);
+  try {
+    for (let tries = 0; tries < 5; tries++) {
+      try {
+        linkSync(tmp, file);
+        return () => { try { if (readFileSync(file, 'utf8') === me) unlinkSync(file); } catch { /* already gone */ } };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      let holder = '';
+      try { holder = readFileSync(file, 'utf8'); } catch { continue; }
+      const [host, pidText] = holder.split(' ');
+      const pid = Number(pidText);
+      if (host !== hostname()) throw new StateError(`${what} is locked by rx on ${host} (pid ${pidText})`, { hint: `If no rx runs there any more, remove ${file}.` });
+      if (pid && alive(pid)) throw new StateError(`${what} is in use by another rx process (pid ${pid})`, { hint: 'Wait for it to finish, or stop it; a crashed rx leaves no live lock.' });
+      // Stale: break it only if it is still the same stale lock.
+      try { if (readFileSync(file, 'utf8') === holder) unlinkSync(file); } catch { /* raced */ }
     }
+    throw new StateError(`could not lock ${what}`);
+  } finally {
+    try { unlinkSync(tmp); } catch { /* gone */ }
   }
-  throw new StateError(`could not lock ${what}`);
 }
 
 function alive(pid: number): boolean {

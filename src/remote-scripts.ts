@@ -4,23 +4,31 @@ import { shq, shqPath } from './quote.ts';
 export interface DirToCreate {
   key: string;
   sha: string;
-  /** Absolute path, or relative to the login dir, or ~/… */
+  /** Absolute, or relative to the login dir, or ~/… */
   dir: string;
 }
 
 /**
  * Fetches the sweep's temporary branches (and permanent refs) into the target's clone (cloning it
- * if missing), creates each run directory from its commit's tree (atomically: extract into
- * `<dir>.rx-partial`, then rename), then deletes the temporary branches from that clone.
- * Prints `RXDIR <key>` per directory made (or found already made by rx), `RXERR <key> <msg>` else.
+ * if missing), creates each run directory from its commit's tree, then deletes the temporary
+ * branches rx made from that clone. Holding a lock in the state dir (one creator at a time; a
+ * creator cut off by a lost connection goes on, and a re-run waits for it), each directory is
+ * extracted into a private scratch directory, checked (the batch script and .rx/point.json are
+ * there, no step of the pipe failed), and only then renamed into place — so a run directory that
+ * exists is complete. Prints `RXDIR <key>` per directory made or found, `RXERR <key> <msg>` else.
  * `fetchUrl` null means the commits are already in `repo` (the local default).
  */
-export function createDirsScript(opts: { repo: string; fetchUrl: string | null; sweep: string; dirs: DirToCreate[] }): string {
+export function createDirsScript(opts: { repo: string; fetchUrl: string | null; sweep: string; dirs: DirToCreate[]; stateDir: string; script: string; branches: string[] }): string {
   const s = opts.sweep;
   const lines = [
     'set -u',
+    'set -o pipefail',
     "trap '' HUP PIPE",
     `repo=${shqPath(opts.repo)}`,
+    `sd=${shqPath(opts.stateDir)}`,
+    `script=${shq(opts.script)}`,
+    'mkdir -p -- "$sd" || { echo "RXFATAL cannot create the state directory $sd" >&2; exit 3; }',
+    'if command -v flock >/dev/null 2>&1; then exec 9>>"$sd/.create.lock" && flock 9; fi',
   ];
   if (opts.fetchUrl !== null) {
     lines.push(
@@ -38,14 +46,21 @@ export function createDirsScript(opts: { repo: string; fetchUrl: string | null; 
     '    if [ -f "$d/.rx/point.json" ]; then echo "RXDIR $key"; else echo "RXERR $key $d exists and was not made by rx"; fi',
     '    return',
     '  fi',
-    '  local t="$d.rx-partial"',
-    '  [ -e "$t" ] && rm -rf -- "$t"',
-    '  mkdir -p -- "$t" && git -C "$repo" archive --format=tar "$sha" | tar -x -C "$t" && mv -- "$t" "$d" && echo "RXDIR $key" || echo "RXERR $key cannot create $d from $sha"',
+    // Under the lock, any scratch directory of this run dir is a dead creator's: rx's own, removed.
+    '  rm -rf -- "$d".rx-partial.*',
+    '  local t="$d.rx-partial.$$"',
+    '  if mkdir -p -- "$t" && git -C "$repo" archive --format=tar "$sha" | tar -x -C "$t" && [ -f "$t/.rx/point.json" ] && [ -e "$t/$script" ] && mv -T -- "$t" "$d"; then',
+    '    echo "RXDIR $key"',
+    '  else',
+    '    rm -rf -- "$t"',
+    '    echo "RXERR $key cannot create $d from $sha"',
+    '  fi',
     '}',
   );
   for (const d of opts.dirs) lines.push(`mk ${shq(d.key)} ${shq(d.sha)} ${shqPath(d.dir)}`);
-  if (opts.fetchUrl !== null) {
-    lines.push(`git -C "$repo" for-each-ref --format='delete %(refname)' ${shq(`refs/heads/rx/${s}/`)} | git -C "$repo" update-ref --stdin || echo "RXWARN cannot delete the temporary branches in $repo" >&2`);
+  if (opts.fetchUrl !== null && opts.branches.length) {
+    // Only the temporary branches rx made (named in the ledger), never others of that name space.
+    lines.push(`printf 'delete %s\\n' ${opts.branches.map(shq).join(' ')} | git -C "$repo" update-ref --stdin 2>/dev/null || for b in ${opts.branches.map(shq).join(' ')}; do git -C "$repo" update-ref -d "$b" 2>/dev/null; done`);
   }
   lines.push('exit 0');
   return lines.join('\n') + '\n';

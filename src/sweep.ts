@@ -164,7 +164,9 @@ export function validateSweep(raw: unknown, file: string, planOpts: PlanOptions 
 }
 
 function checkValue(v: unknown, where: string): void {
-  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') throw new ConfigError(`${where}: a parameter value must be a string, number, boolean, null, list or object`);
+  // Only what JSON holds: the hash, the ledger and .rx/point.json must all read the same value back.
+  const plain = v === null || ['string', 'number', 'boolean'].includes(typeof v) || Array.isArray(v) || (isObject(v) && Object.getPrototypeOf(v) === Object.prototype);
+  if (!plain) throw new ConfigError(`${where}: a parameter value must be a string, number, boolean, null, list or plain object, not ${v instanceof Date ? 'a Date (write it as an ISO string)' : typeof v === 'bigint' ? 'a BigInt (write it as a number or string)' : typeof v}`);
   if (Array.isArray(v)) v.forEach(x => checkValue(x, where));
   else if (isObject(v)) Object.values(v).forEach(x => checkValue(x, where));
 }

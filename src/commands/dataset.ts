@@ -2,7 +2,7 @@
 // its `parse` entries reduce from its output files (fetched with one rsync first). Runs that
 // failed or have no output yet are rows too, with their state and empty results.
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { repoContext, type RepoContext } from '../context.ts';
@@ -115,13 +115,16 @@ export async function dataset(opts: DatasetOptions): Promise<DatasetResult> {
         const notes: string[] = [];
         let ok = entries.length > 0;
         for (const [i, e] of entries.entries()) {
-          const files = (found.get(p.key)?.get(i) ?? []).sort();
+          // Newest first: after a resubmission, slurm-<old>.out and slurm-<new>.out both match.
+          const files = (found.get(p.key)?.get(i) ?? []).map(f => ({ f, t: statSync(f).mtimeMs })).sort((a, b) => a.t - b.t).map(x => x.f);
           if (files.length === 0) {
             notes.push(`${e.file}: ${p.dir ? 'not produced (yet)' : 'no run directory'}`);
             ok = false;
             continue;
           }
-          if (files.length > 1) notes.push(`${e.file}: ${files.length} files match; using the last, ${files.at(-1)!.split('/').pop()}`);
+          if (files.length > 1) notes.push(`${e.file}: ${files.length} files match; using the newest, ${files.at(-1)!.split('/').pop()}`);
+          const latest = p.jobs.at(-1);
+          if (latest && latest.attempt > 1 && statSync(files.at(-1)!).mtimeMs < Date.parse(latest.at)) notes.push(`${e.file}: older than attempt ${latest.attempt} (written by an earlier attempt)`);
           try {
             const text = await readFile(files.at(-1)!);
             const parsed = (parsers[e.parser!] as (t: Buffer, o: { file: string }) => unknown)(text, { file: `${p.dir}/${e.file}` });

@@ -14,6 +14,8 @@ export interface PlannedPoint {
   hash: string;
   /** Already submitted (same hash): would be skipped. */
   skipped: boolean;
+  /** Planned by an interrupted submission and not submitted yet: this run would finish it. */
+  resuming: boolean;
   /** The run directory name it would get if submitted now (skipped: the one it has, if any). */
   dir: string | null;
   sha: string | null;
@@ -25,7 +27,7 @@ export interface DryRunInput {
   base: string;
   sweep: string;
   fresh: PointToBuild[];
-  skipped: { params: Record<string, unknown>; varied: Record<string, unknown>; hash: string; key: string; dir: string | null; sha: string | null }[];
+  skipped: { params: Record<string, unknown>; varied: Record<string, unknown>; hash: string; key: string; dir: string | null; sha: string | null; resumed: boolean }[];
   changes: Map<string, FileChange[]>;
   /** Shas of the sweep's earlier points (short names must stay unique among them). */
   existingShas: string[];
@@ -42,19 +44,21 @@ export async function planDryRun(i: DryRunInput): Promise<PlannedPoint[]> {
   const fresh: PlannedPoint[] = i.fresh.map(p => {
     const sha = shas.get(p.key)!;
     const diff = (i.changes.get(p.key) ?? []).map(c => createTwoFilesPatch(`a/${c.path}`, `b/${c.path}`, before.get(c.path) ?? '', c.content?.toString('utf8') ?? '', i.base.slice(0, 12), `point ${p.key}`)).join('');
-    return { key: p.key, params: p.params, varied: p.varied, hash: p.hash, skipped: false, dir: `${i.outputRoot}/${runDirName(i.sweep, when, prefixes.get(sha)!)}`, sha, diff };
+    return { key: p.key, params: p.params, varied: p.varied, hash: p.hash, skipped: false, resuming: false, dir: `${i.outputRoot}/${runDirName(i.sweep, when, prefixes.get(sha)!)}`, sha, diff };
   });
-  const skipped: PlannedPoint[] = i.skipped.map(s => ({ key: s.key, params: s.params, varied: s.varied, hash: s.hash, skipped: true, dir: s.dir, sha: s.sha, diff: null }));
+  const skipped: PlannedPoint[] = i.skipped.map(s => ({ key: s.key, params: s.params, varied: s.varied, hash: s.hash, skipped: !s.resumed, resuming: s.resumed, dir: s.dir, sha: s.sha, diff: null }));
   return [...fresh, ...skipped];
 }
 
 export function printDryRun(sweep: string, plan: PlannedPoint[], out: Out, limit: number | undefined): void {
-  const fresh = plan.filter(p => !p.skipped);
-  out.info(`${out.color.bold('dry run')}: sweep ${sweep}: ${plan.length} points, ${out.color.green(`${fresh.length} would be submitted`)}, ${plan.length - fresh.length} skipped (already submitted). Nothing was created.`);
+  const todo = plan.filter(p => !p.skipped);
+  const resuming = plan.filter(p => p.resuming).length;
+  out.info(`${out.color.bold('dry run')}: sweep ${sweep}: ${plan.length} points, ${out.color.green(`${todo.length} would be submitted`)}${resuming ? ` (${resuming} finishing an interrupted submission)` : ''}, ${plan.length - todo.length} skipped (already submitted). Nothing was created.`);
   for (const p of plan) {
     const params = Object.entries(p.varied).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') || '(base config)';
-    out.info(`  ${p.skipped ? out.color.dim('skip') : 'new '}  ${p.hash.slice(0, 12)}  ${p.dir ? p.dir.split('/').pop() : '-'}  ${params}`);
+    out.info(`  ${p.skipped ? out.color.dim('skip  ') : p.resuming ? 'resume' : 'new   '}  ${p.hash.slice(0, 12)}  ${p.dir ? p.dir.split('/').pop() : '-'}  ${params}`);
   }
+  const fresh = plan.filter(p => p.diff !== null);
   const shown = limit === undefined ? fresh : fresh.slice(0, limit);
   for (const p of shown) {
     out.info('');

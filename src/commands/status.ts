@@ -40,7 +40,7 @@ function prejobState(p: PointRecord): string {
 
 export function toStatus(sweep: string, p: PointRecord): ExperimentStatus {
   const job = p.jobs.at(-1);
-  const s: JobStatus | undefined = p.status;
+  const s: JobStatus | undefined = p.status && job && p.status.jobId === job.jobId ? p.status : undefined;
   return {
     sweep, key: p.key, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null,
     state: job ? (s?.state ?? 'PENDING') : prejobState(p),

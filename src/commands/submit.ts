@@ -1,15 +1,16 @@
 // rx submit: sweep file → one commit per point → one push → one connection → run dirs → scheduler,
 // with every step in the ledger before the next remote action. Re-running finishes an interrupted
 // submission and never submits a point twice.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { existsSync, rmdirSync } from 'node:fs';
 import { ConfigError, RxError, StateError } from '../errors.ts';
 import { git, verbs } from '../git.ts';
 import { loadSweep, validateSweep, type LoadedSweep } from '../sweep.ts';
 import { repoContext, ensureExcluded, type RepoContext } from '../context.ts';
 import { Ledger, acquireLock, listSweeps, now, sweepDir, type LedgerEvent, type PointRecord } from '../ledger.ts';
-import { buildCommits, computeChanges, refsFor, type PointToBuild } from '../commits.ts';
+import { buildCommits, computeChanges, refsFor, verifyAdoptable, type PointToBuild } from '../commits.ts';
 import { runDirName, uniquePrefixes } from '../rundir.ts';
-import { openTarget, outputRoot, remoteLabel, type Target } from '../target.ts';
+import { openTarget, outputRoot, remoteLabel, type RemoteSpec, type Target } from '../target.ts';
 import { createDirsScript } from '../remote-scripts.ts';
 import { parseSubmitLine } from '../scheduler/types.ts';
 import { canonicalJson } from '../hash.ts';
@@ -85,8 +86,9 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   const ctx = await repoContext(opts.cwd);
   let sweep = await loadSweep(opts.sweep, opts.cwd, { extend: opts.extend });
   const name = sweep.def.name;
-  const base = await git(ctx.top, verbs.resolveCommit(sweep.def.branch));
-  if (!base) throw new ConfigError(`branch: '${sweep.def.branch}' is not a branch, tag or commit in ${ctx.top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
+  const resolved = await git(ctx.top, verbs.resolveCommit(sweep.def.branch));
+  if (!resolved) throw new ConfigError(`branch: '${sweep.def.branch}' is not a branch, tag or commit in ${ctx.top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
+  const base: string = resolved;
   const [script] = await git(ctx.top, verbs.readBlobs([`${base}:${sweep.remote.script}`]));
   if (!script) throw new ConfigError(`remote.script: '${sweep.remote.script}' is not in the base commit ${base.slice(0, 12)} of '${sweep.def.branch}'`, { hint: 'Commit the batch script (e.g. run.sbatch) to the base branch, or set remote.script.' });
   const origin = await git(ctx.top, verbs.remoteUrl('origin'));
@@ -97,18 +99,46 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   const label = remoteLabel(sweep.remote);
 
   const dir = sweepDir(ctx.rxDir, name);
+  // Lock before the ledger is read, so two submissions of one sweep plan one after the other.
+  // A dry run only reads. Folders made for the lock are removed again if nothing was recorded.
+  const made = [ctx.rxDir, join(ctx.rxDir, 'sweeps'), dir].filter(d => !existsSync(d));
+  const release = opts.dryRun ? () => {} : acquireLock(dir, `sweep '${name}'`);
   const ledger = new Ledger(dir, name);
-  let state = ledger.state();
-  const prevRemote = (state.sweep?.remote as { label?: string } | undefined)?.label;
-  if (prevRemote && prevRemote !== label) {
-    throw new ConfigError(`sweep '${name}' was submitted to ${prevRemote}; this sweep file sends it to ${label}`, { hint: 'Use a new sweep name for a different cluster.' });
+  try {
+    return await locked();
+  } finally {
+    ledger.close();
+    release();
+    if (!existsSync(ledger.file)) for (const d of made.reverse()) try { rmdirSync(d); } catch { /* not empty: keep */ }
   }
 
+  async function locked(): Promise<SubmitResult> {
+  let state = ledger.state();
+  const prev = state.sweep?.remote as (RemoteSpec & { label?: string }) | undefined;
+  if (prev?.label && prev.label !== label) {
+    throw new ConfigError(`sweep '${name}' was submitted to ${prev.label}; this sweep file sends it to ${label}`, { hint: 'Use a new sweep name for a different cluster.' });
+  }
+  // An interrupted submission must finish where it started: its markers live next to its run dirs.
+  const moved = prev && (['output', 'repo', 'scheduler'] as const).find(k => (prev[k] ?? null) !== (sweep.remote[k] ?? null));
+  if (moved && [...state.points.values()].some(p => p.jobs.length === 0)) {
+    throw new ConfigError(`sweep '${name}' has an unfinished submission made with remote.${moved} = ${JSON.stringify(prev![moved] ?? null)}; this sweep file says ${JSON.stringify(sweep.remote[moved] ?? null)}`, { hint: `Finish it first with the old remote.${moved} (rx submit again), then change it.` });
+  }
+
+  // Re-running the same command after a crash must finish that submission, not add to it:
+  // while earlier points still have no job, --repeat and --extend wait for the next run.
+  const interrupted = [...state.points.values()].filter(p => p.jobs.length === 0).length;
+  let { repeat, extend } = opts;
+  if (interrupted && (repeat || extend)) {
+    out.warn(`rx: ${name}: finishing an interrupted submission (${interrupted} points without a job) first; ${repeat ? '--repeat' : '--extend'} was not applied: run the command again to apply it`);
+    repeat = false;
+    extend = undefined;
+    sweep = validateSweep(sweep.def, sweep.file);
+  }
   // A sampled sweep continues its sequence: plan every sample drawn so far (plus --extend).
   const lastSampled = state.submissions.findLast(x => x.sampler)?.sampler;
   if (sweep.plan.sampler && lastSampled) {
     if (lastSampled.sequence === sweep.plan.sampler.sequence) {
-      sweep = validateSweep(sweep.def, sweep.file, { extend: opts.extend, alreadySampled: lastSampled.drawn });
+      sweep = validateSweep(sweep.def, sweep.file, { extend, alreadySampled: lastSampled.drawn });
     } else {
       out.warn(`rx: ${name}: the sampler changed since the last submission (type, bounds, seed or LHS budget): earlier samples are not part of this plan; its points are new points`);
     }
@@ -139,7 +169,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   for (const p of points) {
     const hash = p.hash;
     const prev = seen.get(hash);
-    if (!opts.repeat && prev) {
+    if (!repeat && prev) {
       const earlier = state.points.get(prev.key);
       skipped.push({ params: p.params, hash, key: prev.key, resumed: Boolean(earlier && earlier.jobs.length === 0) });
       continue;
@@ -169,7 +199,6 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   }
 
   await ensureExcluded(ctx);
-  const release = acquireLock(dir, `sweep '${name}'`);
   const t0 = performance.now();
   try {
     const at = now();
@@ -178,7 +207,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       ledger.append({ t: 'sweep', at, name, file: resolve(opts.cwd, sweep.file), branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
     }
     const sampler = sweep.plan.sampler ? { drawn: sweep.plan.sampler.drawn, sequence: sweep.plan.sampler.sequence } : undefined;
-    ledger.append({ t: 'submission', at, points: points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(opts.repeat), ...(sampler ? { sampler } : {}) });
+    ledger.append({ t: 'submission', at, points: points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(repeat), ...(sampler ? { sampler } : {}) });
     ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat, ...(p.from ? { from: p.from } : {}) })));
     clock.end('plan');
 
@@ -188,6 +217,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       const existing = await git(ctx.top, verbs.forEachRef(`refs/rx/${name}/`));
       const adopt = toBuild.filter(p => existing.has(refsFor(name, p.key).ref));
       const build = toBuild.filter(p => !existing.has(refsFor(name, p.key).ref));
+      await verifyAdoptable(ctx.top, name, base, adopt.map(p => ({ key: p.key, hash: p.hash, sha: existing.get(refsFor(name, p.key).ref)! })));
       const shas = await buildCommits(ctx.top, base, name, build, changes);
       for (const p of adopt) shas.set(p.key, existing.get(refsFor(name, p.key).ref)!);
       ledger.append(...toBuild.map(p => ({ t: 'commit' as const, at: now(), key: p.key, sha: shas.get(p.key)!, ...refsFor(name, p.key) })));
@@ -229,8 +259,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     }
     return summary();
   } finally {
-    ledger.close();
-    release();
+    clock.end('done');
   }
 
   function summary(): SubmitResult {
@@ -258,6 +287,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     }
     return res;
   }
+  }
 }
 
 async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, name: string, ctx: RepoContext, fetchUrl: string | null, pushed: boolean, out: Out, clock: PhaseClock): Promise<void> {
@@ -266,7 +296,8 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
   const toCreate = [...state.points.values()].filter(p => p.dir && !p.created);
   if (toCreate.length) {
     const bar = out.progress('creating run dirs', toCreate.length);
-    const script = createDirsScript({ repo: target.repo, fetchUrl: target.local ? null : fetchUrl, sweep: name, dirs: toCreate.map(p => ({ key: p.key, sha: p.sha!, dir: p.dir! })) });
+    const branches = [...state.points.values()].filter(p => p.pushed && !p.cleaned && p.branch).map(p => p.branch!);
+    const script = createDirsScript({ repo: target.repo, fetchUrl: target.local ? null : fetchUrl, sweep: name, dirs: toCreate.map(p => ({ key: p.key, sha: p.sha!, dir: p.dir! })), stateDir: target.stateDir, script: sweep.remote.script, branches });
     const batch = new Batcher<string>(ledger, keys => [{ t: 'created', at: now(), keys }]);
     try {
       await target.transport.exec(script, {
@@ -294,17 +325,21 @@ async function remotePhases(target: Target, ledger: Ledger, sweep: LoadedSweep, 
   const toClean = [...state.points.values()].filter(p => p.created && !p.cleaned);
   if (toClean.length) {
     const branches = toClean.map(p => p.branch!);
+    const left = new Set<string>();
     if (pushed) {
       for (let i = 0; i < branches.length; i += 500) {
         const chunk = branches.slice(i, i + 500);
-        await git(ctx.top, { ...verbs.push('origin', chunk.map(b => `:${b}`)), allowFailure: true });
+        const r = await git(ctx.top, { ...verbs.push('origin', chunk.map(b => `:${b}`)), allowFailure: true });
+        const deleted = deletedRefs(r.stdout);
+        for (const b of chunk) if (!deleted.has(b)) left.add(b);
       }
+      if (left.size) out.warn(`rx: ${name}: origin refused to delete ${left.size} temporary branches (${[...left].slice(0, 3).join(', ')}${left.size > 3 ? ', …' : ''}); the next rx submit tries again`);
     }
     const local = await git(ctx.top, verbs.forEachRef(`refs/heads/rx/${name}/`));
     const mine = new Set(branches);
     const dels = [...local.keys()].filter(r => mine.has(r)).map(r => `delete ${r} ${local.get(r)}`);
     if (dels.length) await git(ctx.top, verbs.updateRefs(dels));
-    ledger.append({ t: 'cleaned', at: now(), keys: toClean.map(p => p.key) });
+    ledger.append({ t: 'cleaned', at: now(), keys: toClean.filter(p => !left.has(p.branch!)).map(p => p.key) });
   }
   clock.end('clean');
 
@@ -356,3 +391,13 @@ class Batcher<T> {
 
 export type { PointRecord };
 export { RxError };
+
+/** Refs `git push --porcelain` reports deleted (`-`) or already absent/up to date (`=`). */
+export function deletedRefs(porcelain: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of porcelain.split('\n')) {
+    const m = /^([-=])\t:?([^\t:]*):?(\S*)\t/.exec(line);
+    if (m) out.add(m[3] || m[2]!);
+  }
+  return out;
+}

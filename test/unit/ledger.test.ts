@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { tmpdir, hostname } from 'node:os';
 import { Ledger, acquireLock, fold } from '../../src/ledger.ts';
 import { StateError } from '../../src/errors.ts';
 
@@ -26,7 +26,7 @@ test('append is durable and folds into per-point state', t => {
   assert.equal(st.points.get('2')!.jobs.length, 0);
 });
 
-test('a torn last line (crash mid-write) is ignored and repaired on the next append', t => {
+test('a torn line (crash mid-write) is skipped, and the next append starts on a fresh line', t => {
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const l = new Ledger(dir, 's');
@@ -38,14 +38,15 @@ test('a torn last line (crash mid-write) is ignored and repaired on the next app
   l2.append(point('3'));
   l2.close();
   const lines = readFileSync(join(dir, 'ledger.jsonl'), 'utf8').trim().split('\n');
-  assert.equal(lines.length, 2);
+  assert.equal(lines.length, 3, 'nothing already written is ever rewritten');
+  assert.equal(lines[1], '{"v":1,"t":"point","key":"2","par');
   assert.deepEqual([...new Ledger(dir, 's').state().points.keys()], ['1', '3']);
 });
 
-test('damage before the last line is refused, not guessed around', t => {
+test('a damaged complete line (not a torn write) is refused, not guessed around', t => {
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'ledger.jsonl'), 'garbage\n' + JSON.stringify(point('1')) + '\n');
+  writeFileSync(join(dir, 'ledger.jsonl'), '{"v":1,"t":"point",,}\n' + JSON.stringify(point('1')) + '\n');
   assert.throws(() => new Ledger(dir, 's'), (e: Error) => e instanceof StateError && /ledger.jsonl:1: damaged/.test(e.message));
 });
 
@@ -62,10 +63,38 @@ test('the sweep lock refuses a second live holder and takes over a dead one', t 
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const release = acquireLock(dir, 'sweep s');
-  writeFileSync(join(dir, 'lock'), '1'); // pid 1 is alive (init)
-  assert.throws(() => acquireLock(dir, 'sweep s'), /in use by another rx process \(pid 1\)/);
-  writeFileSync(join(dir, 'lock'), '999999999'); // no such process
-  const again = acquireLock(dir, 'sweep s');
-  again();
+  assert.throws(() => acquireLock(dir, 'sweep s'), /in use by another rx process/, 'held by this very process');
   release();
+  writeFileSync(join(dir, 'lock'), `${hostname()} 1`); // pid 1 is alive (init)
+  assert.throws(() => acquireLock(dir, 'sweep s'), /in use by another rx process \(pid 1\)/);
+  writeFileSync(join(dir, 'lock'), `${hostname()} 999999999`); // no such process: a crash
+  const again = acquireLock(dir, 'sweep s');
+  assert.equal(readFileSync(join(dir, 'lock'), 'utf8'), `${hostname()} ${process.pid}`);
+  again();
+  writeFileSync(join(dir, 'lock'), 'login2 4242'); // another host: never guessed about
+  assert.throws(() => acquireLock(dir, 'sweep s'), /locked by rx on login2 \(pid 4242\)[\s\S]*/);
+});
+
+test('a new attempt clears the previous attempt\'s state', () => {
+  const st = fold('s', [
+    point('1'),
+    { t: 'job', at: 'a', key: '1', jobId: '7', attempt: 1, scheduler: 'slurm' },
+    { t: 'state', at: 'b', key: '1', jobId: '7', status: { jobId: '7', state: 'FAILED', exitCode: 3 } },
+    { t: 'job', at: 'c', key: '1', jobId: '9', attempt: 2, scheduler: 'slurm' },
+  ]);
+  assert.equal(st.points.get('1')!.status, undefined);
+  assert.deepEqual(st.points.get('1')!.jobs.map(j => j.attempt), [1, 2]);
+});
+
+test('concurrent appends from several processes never interleave or lose events', async t => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  new Ledger(dir, 's').append(point('0'));
+  const { run } = await import('../../src/proc.ts');
+  const script = (w: number) => `import { Ledger } from ${JSON.stringify(new URL('../../src/ledger.ts', import.meta.url).href)};
+    const l = new Ledger(${JSON.stringify(dir)}, 's');
+    for (let i = 0; i < 200; i++) l.append({ t: 'error', at: 'x', key: '0', phase: 'w${'$'}{${w}}', message: 'm'.repeat(${w} * 500) + i });`;
+  await Promise.all([1, 2, 3].map(w => run([process.execPath, '--import', 'tsx', '--input-type=module', '-e', script(w)])));
+  const st = new Ledger(dir, 's').state();
+  assert.equal(st.points.get('0')!.errors.length, 600);
 });
