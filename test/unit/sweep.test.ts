@@ -38,6 +38,8 @@ test('sweep validation names the offending key and says what to do', () => {
     [{ ...base, remote: { host: 'c', repo: '~/r', output: '~/o', sbatchArgs: '--time=1' } }, /remote\.sbatchArgs: expected a list of strings/],
     [{ ...base, remote: { host: 'c', repo: '~/r', output: '~/o', colour: 1 } }, /remote\.colour: unknown option/],
     [{ ...base, base_config: { f: () => 1 } }, /a parameter value must be/],
+    [{ ...base, base_config: { n: 1n } }, /not a BigInt \(write it as a number or string\)/],
+    [{ ...base, dimensions: { d: [new Date(0), new Date(1)] } }, /not a Date \(write it as an ISO string\)/],
   ];
   for (const [raw, msg] of bad) assert.throws(() => validateSweep(raw, 'sweep.ts'), (e: Error) => e instanceof ConfigError && msg.test(e.message), String(msg));
 });
