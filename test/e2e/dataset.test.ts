@@ -4,12 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { gitdir } from '../helpers/gitdir.ts';
 import { rxJson, eventually } from '../helpers/rx.ts';
-import { cluster, makeSshHome, runAsCluster } from '../helpers/cluster.ts';
+import { clusterSession } from '../helpers/cluster.ts';
 
 const files = {
   'config.inlist': '&controls\n  m = 1\n  fail = 0\n  log_L = 0\n/\n',
@@ -118,15 +117,11 @@ test('local: dataset with reducers and a function, failed run kept, csv/jsonl/pa
 });
 
 test('slurm over ssh: dataset fetches with one rsync and parses', async t => {
-  const info = await cluster();
-  if (!info) return t.skip('no Slurm test cluster');
-  const ssh = await makeSshHome(info);
-  t.after(() => ssh.cleanup());
-  const id = randomBytes(4).toString('hex');
-  t.after(async () => { await runAsCluster(`rm -rf ~/rx-ds-${id}`, { allowFailure: true }); });
-  const env = { HOME: ssh.home, SSH_AUTH_SOCK: '' };
+  const c = await clusterSession(t, 'rx-ds');
+  if (!c) return;
+  const { env } = c;
   const g = await gitdir(t, { origin: true, files });
-  await writeFile(join(g.work, 'sweep.ts'), sweepTs(JSON.stringify({ host: ssh.alias, repo: `~/rx-ds-${id}/repo`, output: `~/rx-ds-${id}/runs`, sbatchArgs: ['--time=5'] })));
+  await writeFile(join(g.work, 'sweep.ts'), sweepTs(JSON.stringify(c.remote())));
   await g.commit('sweep');
   await g.git.push('origin', 'main');
   await rxJson(['submit', '--sweep', 'sweep.ts'], { cwd: g.work, env });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gitdir } from '../helpers/gitdir.ts';
 import { rxJson, eventually } from '../helpers/rx.ts';
-import { cluster, makeSshHome, runAsCluster } from '../helpers/cluster.ts';
+import { clusterSession, runAsCluster } from '../helpers/cluster.ts';
 import { Ledger } from '../../src/ledger.ts';
 
 type Row = { key: string; jobId: string; state: string; exitCode: number | null; attempts: number; params: Record<string, unknown>; dir: string };
@@ -85,20 +85,16 @@ test('local: cancel pending jobs only, then the running one', async t => {
 });
 
 test('slurm over ssh: FAILED exit 3 → resubmit → COMPLETED (attempt 2); cancel held PENDING jobs', async t => {
-  const info = await cluster();
-  if (!info) return t.skip('no Slurm test cluster');
-  const ssh = await makeSshHome(info);
-  t.after(() => ssh.cleanup());
-  const id = randomBytes(4).toString('hex');
-  t.after(async () => { await runAsCluster(`rm -rf ~/rx-jobs-${id}`, { allowFailure: true }); });
-  const env = { HOME: ssh.home, SSH_AUTH_SOCK: '' };
-  const remote = (extra: object) => JSON.stringify({ host: ssh.alias, repo: `~/rx-jobs-${id}/repo`, output: `~/rx-jobs-${id}/runs`, sbatchArgs: ['--time=5'], ...extra });
+  const session = await clusterSession(t, 'rx-jobs');
+  if (!session) return;
+  const { env, dir } = session;
+  const remote = (extra: object) => JSON.stringify(session.remote(extra as Record<string, unknown>));
 
   const g = await gitdir(t, { origin: true, files });
   await failThenResubmit(g.work, await sweep(g.root, remote({}), '{"fail":[0,1]}'), env);
 
   const h = await gitdir(t, { origin: true, files });
-  const f = await sweep(h.root, remote({ repo: `~/rx-jobs-${id}/repo2`, output: `~/rx-jobs-${id}/held`, sbatchArgs: ['--time=5', '--hold'] }), '{"fail":[0,1,2]}');
+  const f = await sweep(h.root, remote({ repo: `~/${dir}/repo2`, output: `~/${dir}/held`, sbatchArgs: ['--time=5', '--hold'] }), '{"fail":[0,1,2]}');
   await rxJson(['submit', '--sweep', f], { cwd: h.work, env });
   await until(h.work, 'three held PENDING jobs', rs => rs.length === 3 && rs.every(r => r.state === 'PENDING'), env);
   const c = await rxJson<{ cancelled: { jobId: string }[] }>(['cancel', '--state', 'PENDING'], { cwd: h.work, env });

@@ -3,27 +3,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { gitdir } from '../helpers/gitdir.ts';
 import { rx, rxJson, eventually } from '../helpers/rx.ts';
-import { cluster, makeSshHome, runAsCluster } from '../helpers/cluster.ts';
+import { clusterSession } from '../helpers/cluster.ts';
 
 type Rec = { status: string; params: Record<string, number>; jobId: string | null; hash: string };
 
 test('sobol sweep on Slurm: submit 4, --extend 4, raise budget to 12; 12 distinct points, all COMPLETED', async t => {
-  const info = await cluster();
-  if (!info) return t.skip('no Slurm test cluster');
-  const ssh = await makeSshHome(info);
-  t.after(() => ssh.cleanup());
-  const id = randomBytes(4).toString('hex');
-  t.after(async () => { await runAsCluster(`rm -rf ~/rx-sampler-${id}`, { allowFailure: true }); });
-  const env = { HOME: ssh.home, SSH_AUTH_SOCK: '' };
+  const c = await clusterSession(t, 'rx-sampler');
+  if (!c) return;
+  const { env } = c;
   const g = await gitdir(t, { origin: true, files: { 'config.inlist': '&controls\n  alpha = 0\n  mass = 1\n/\n', 'run.sbatch': '#!/bin/bash\ngrep -E "alpha|mass" config.inlist > used.txt\n' } });
   const write = (budget: number) => writeFile(join(g.root, 'sobol.yaml'), [
     'name: sob', 'branch: main',
     'patcher: { type: mesa, file: config.inlist }',
     `sampler: { type: sobol, budget: ${budget}, seed: 7, bounds: { alpha: [1.2, 2.4], mass: { lo: 0.1, hi: 10, scale: log } } }`,
-    `remote: { host: ${ssh.alias}, repo: "~/rx-sampler-${id}/repo", output: "~/rx-sampler-${id}/runs", sbatchArgs: ["--time=5"] }`, '',
+    `remote: ${JSON.stringify(c.remote())}`, '',
   ].join('\n'));
   const submit = async (...extra: string[]) => (await rxJson<Rec[]>(['submit', '--sweep', join(g.root, 'sobol.yaml'), ...extra], { cwd: g.work, env })).filter(r => r.status === 'submitted');
 

@@ -3,6 +3,7 @@
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -189,4 +190,36 @@ export function runAsCluster(script: string, opts: { allowFailure?: boolean; onL
     onLine: opts.onLine,
     where: `as ${user}`,
   });
+}
+
+export interface ClusterSession {
+  info: ClusterInfo;
+  ssh: SshHome;
+  /** Environment for the rx CLI: HOME with the ssh config, no agent. */
+  env: Record<string, string>;
+  /** A fresh directory name under the cluster user's home (removed after the test), e.g. `rx-ds-1a2b3c4d`. */
+  dir: string;
+  /** A sweep `remote` on the test cluster, repo and output under `dir`, plus `extra`. */
+  remote(extra?: Record<string, unknown>): Record<string, unknown>;
+}
+
+/**
+ * Everything an end-to-end test on the test cluster needs, cleaned up after the test; null when
+ * the test was skipped (no cluster, and not CI).
+ */
+export async function clusterSession(t: import('node:test').TestContext, prefix: string): Promise<ClusterSession | null> {
+  const info = await cluster();
+  if (!info) {
+    t.skip('no Slurm test cluster (needs root; see test/cluster/up.sh)');
+    return null;
+  }
+  const ssh = await makeSshHome(info);
+  t.after(() => ssh.cleanup());
+  const dir = `${prefix}-${randomBytes(4).toString('hex')}`;
+  t.after(async () => { await runAsCluster(`rm -rf ~/${dir}`, { allowFailure: true }); });
+  return {
+    info, ssh, dir,
+    env: { HOME: ssh.home, SSH_AUTH_SOCK: '' },
+    remote: (extra = {}) => ({ host: ssh.alias, repo: `~/${dir}/repo`, output: `~/${dir}/runs`, sbatchArgs: ['--time=5'], ...extra }),
+  };
 }
