@@ -9,6 +9,9 @@ export type KeyValue = string | number | boolean;
 export function plainNumber(s: string): number | undefined {
   if (!/^[+-]?(?:0|[1-9]\d*|(?=\.\d))(?:\.\d*)?(?:[eE][+-]?\d+)?$/.test(s)) return undefined;
   const v = Number(s);
+  // An integer too large for a double stays text unless the double prints back as written:
+  // never a silently rounded number.
+  if (/^[+-]?\d+$/.test(s) && !Number.isSafeInteger(v) && String(v) !== s.replace(/^\+/, '')) return undefined;
   return Number.isFinite(v) ? v : undefined;
 }
 

@@ -158,6 +158,19 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
         if (d === 61 /* = */) throw errorAt(file, text, j, `unexpected '=' (is '${text.slice(i, j)}' a key with a malformed name?)`);
         j++;
       }
+      // A repeat count before a string, `3*'abc'`: the string belongs to the token.
+      const q = text.charCodeAt(j);
+      if (j > i && text.charCodeAt(j - 1) === 42 /* * */ && (q === 39 || q === 34)) {
+        let k = j + 1;
+        for (;;) {
+          if (k >= n || text.charCodeAt(k) === 10) throw errorAt(file, text, j, 'unterminated string (a namelist string ends on the line it starts)');
+          if (text.charCodeAt(k) === q) {
+            if (text.charCodeAt(k + 1) === q) k += 2;
+            else break;
+          } else k++;
+        }
+        j = k + 1;
+      }
     }
     if (!current) throw errorAt(file, text, i, `a value without a key: '${text.slice(i, j)}' (expected \`name = value\`)`);
     current.tokens.push({ start: i, end: j, quoted: false });
@@ -191,12 +204,13 @@ function tokenValue(text: string, t: NlToken, file: string, warn: (m: string) =>
   if (star) {
     const r = Number(star[1]);
     const inner = star[2]!;
-    const v: InlistValue = inner === '' ? null : tokenValue(text, { start: t.end - inner.length, end: t.end, quoted: false }, file, warn)[0]!;
+    const v: InlistValue = inner === '' ? null : tokenValue(text, { start: t.end - inner.length, end: t.end, quoted: inner[0] === "'" || inner[0] === '"' }, file, warn)[0]!;
     if (r > 100000) throw errorAt(file, text, t.start, `repeat count ${r} is too large`);
     return Array.from({ length: r }, () => v);
   }
   if (/^\.?[tf]/i.test(raw) && /^\.?(t|true|f|false)\.?$/i.test(raw)) return [/^\.?t/i.test(raw)];
   const num = fortranNumber(raw);
+  if (num !== undefined && /^[+-]?\d+$/.test(raw) && !Number.isSafeInteger(num) && String(num) !== raw.replace(/^\+/, '')) throw errorAt(file, text, t.start, `integer ${raw} is too large to be read exactly`);
   if (num !== undefined) return [num];
   if (raw.startsWith('(')) throw errorAt(file, text, t.start, `complex value ${raw} is not supported`);
   if (/^[+-]?[\d.]/.test(raw)) throw errorAt(file, text, t.start, `malformed number '${raw}'`);

@@ -83,7 +83,7 @@ function program(): Command {
     .option('--sweep <name>', 'only this sweep (default: every sweep, one file each)')
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'jsonl', 'parquet']).default('csv'))
     .option('--out <file>', 'output file (with --sweep; default: .rx/datasets/<sweep>.<format>)')
-    .option('--no-fetch', 'do not fetch: parse what an earlier rx fetch put in .rx/fetched/<sweep>/')
+    .option('--no-fetch', 'do not fetch: parse what an earlier rx fetch (to its default place, not --to/--tree) put in .rx/fetched/<sweep>/')
     .option('--offline', 'do not ask the cluster for fresh job states')
     .option('--sweep-file <file>', 'load parse functions from this sweep file (default: the one recorded at submit)')
     .option('--json', 'print a summary per sweep as JSON')

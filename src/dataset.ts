@@ -28,12 +28,12 @@ export interface Dataset {
 
 /**
  * Columns: provenance, then parameters (in order of first appearance), then results (likewise),
- * then `notes`. A parameter or result whose name is already taken gets `_` appended (psweep's rule),
- * so no value ever hides another.
+ * then `notes`. A parameter or result whose name is already taken (by provenance, `notes`, or a
+ * parameter) gets `_` appended (psweep's rule), so no value ever hides another.
  */
 export function buildDataset(runs: DatasetRun[]): Dataset {
   const kinds: Dataset['kinds'] = {};
-  const taken = new Set<string>(PROVENANCE);
+  const taken = new Set<string>([...PROVENANCE, 'notes']);
   for (const c of PROVENANCE) kinds[c] = 'provenance';
   const rename = (kind: 'param' | 'result', map: Map<string, string>, name: string) => {
     let out = map.get(name);
@@ -50,8 +50,7 @@ export function buildDataset(runs: DatasetRun[]): Dataset {
   const resultNames = new Map<string, string>();
   for (const r of runs) for (const k of Object.keys(r.params)) rename('param', paramNames, k);
   for (const r of runs) for (const k of Object.keys(r.results)) rename('result', resultNames, k);
-  let notes = 'notes';
-  while (taken.has(notes)) notes += '_';
+  const notes = 'notes';
   kinds[notes] = 'notes';
   const columns = [...PROVENANCE, ...paramNames.values(), ...resultNames.values(), notes];
   const rows = runs.map(r => {
@@ -84,21 +83,28 @@ export function toJsonLines(d: Dataset): string {
 
 type ParquetType = 'BOOLEAN' | 'INT32' | 'DOUBLE' | 'STRING';
 
-/** The narrowest Parquet type holding every non-null value of a column; mixed columns become JSON text. */
-export function parquetType(values: unknown[]): ParquetType {
+/** Provenance columns have fixed types, so a dataset's schema does not change as runs finish. */
+const PROVENANCE_TYPES: Partial<Record<string, ParquetType>> = { exit_code: 'INT32', attempts: 'INT32', elapsed_s: 'DOUBLE' };
+
+/**
+ * Parameter and result columns: BOOLEAN when every value is a boolean, DOUBLE when every value is a
+ * number (integers too, so a column's type does not depend on which values a sweep happened to
+ * have), else STRING (mixed columns as JSON text; a column with no value yet is STRING).
+ */
+export function parquetType(values: unknown[], column?: string): ParquetType {
+  const fixed = column === undefined ? undefined : PROVENANCE_TYPES[column] ?? ((PROVENANCE as readonly string[]).includes(column) || column === 'notes' ? 'STRING' : undefined);
+  if (fixed) return fixed;
   const present = values.filter(v => v !== null && v !== undefined);
   if (present.length === 0) return 'STRING';
   if (present.every(v => typeof v === 'boolean')) return 'BOOLEAN';
-  if (present.every(v => typeof v === 'number')) {
-    return present.every(v => Number.isInteger(v) && Math.abs(v as number) < 2 ** 31) ? 'INT32' : 'DOUBLE';
-  }
+  if (present.every(v => typeof v === 'number')) return 'DOUBLE';
   return 'STRING';
 }
 
 export function toParquet(d: Dataset): Uint8Array {
   const columnData = d.columns.map(name => {
     const values = d.rows.map(r => r[name]);
-    const type = parquetType(values);
+    const type = parquetType(values, name);
     const data = values.map(v => (v === undefined || v === null ? null : type === 'STRING' ? (typeof v === 'string' ? v : cellText(v)) : v));
     return { name, data, type };
   });

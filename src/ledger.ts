@@ -18,7 +18,7 @@ export type LedgerEvent =
   | { t: 'point'; at: string; key: string; params: Params; varied: Params; hash: string; base: string; repeat: number; from?: { sweep: string; key: string; sha: string | null } }
   | { t: 'commit'; at: string; key: string; sha: string; ref: string; branch: string }
   /** One `rx submit` of the sweep file: how many points it had, how many were new and skipped. */
-  | { t: 'submission'; at: string; points: number; fresh: number; skipped: number; repeat: boolean; sampler?: { drawn: number; sequence: string } }
+  | { t: 'submission'; at: string; points: number; fresh: number; skipped: number; repeat: boolean; sampler?: { drawn: number; sequence: string }; stage?: { select: [string, string][] } }
   | { t: 'pushed'; at: string; keys: string[] }
   | { t: 'dir'; at: string; key: string; dir: string; remote: string }
   | { t: 'created'; at: string; keys: string[] }

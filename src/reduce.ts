@@ -75,11 +75,22 @@ export function validateReducer(r: unknown, where: string): Reducer {
   throw new ConfigError(`${where}: unknown reducer ${JSON.stringify(r)}`, { hint: "Use 'last', { last: [cols] }, { max: [cols] }, { min: [cols] }, { at: { where: 'col < 1', columns: [cols] } }, a list of these, or a function." });
 }
 
-const num = (v: unknown) => (typeof v === 'number' ? v : Number(v));
+// Only numbers count: an empty CSV cell (null), a string or a boolean is no value, never 0 or 1.
+const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
 
 /** Applies a built-in reducer. Result names: `col` (last), `col_max`, `col_min`, `col_at`. */
 export function applyReducer(r: Reducer, parsed: unknown, file: string): Record<string, unknown> {
-  if (Array.isArray(r)) return Object.assign({}, ...r.map(x => applyReducer(x, parsed, file)));
+  if (Array.isArray(r)) {
+    const out: Record<string, unknown> = {};
+    for (const part of r.map(x => applyReducer(x, parsed, file))) {
+      for (const [k, v] of Object.entries(part)) {
+        let col = k;
+        while (col in out) col += '_'; // e.g. { last: ['x'] } twice: nothing hides another
+        out[col] = v;
+      }
+    }
+    return out;
+  }
   const t = asTable(parsed, file);
   if (!t) throw new Error(`${file}: the built-in reducers need a table (mesaHistory, mesaProfile, csv, tsv); this parser gave ${typeof parsed}`);
   const out: Record<string, unknown> = {};
@@ -101,7 +112,10 @@ export function applyReducer(r: Reducer, parsed: unknown, file: string): Record<
   } else {
     const w = parseWhere(r.at.where, 'reduce.at.where');
     let row = -1;
-    for (let i = 0; i < t.length; i++) if (test(num(t.value(i, w.column)), w.op, w.value)) { row = i; break; }
+    for (let i = 0; i < t.length; i++) {
+      const v = num(t.value(i, w.column));
+      if (!Number.isNaN(v) && test(v, w.op, w.value)) { row = i; break; }
+    }
     for (const c of r.at.columns) out[`${c}_at`] = row >= 0 ? t.value(row, c) : null;
   }
   return out;

@@ -60,25 +60,34 @@ function matches(v: unknown, cond: unknown): boolean {
 /**
  * The staged points: every selected row of the earlier sweep's dataset × every own point.
  * Config = base_config, overlaid with the row's selected values, overlaid with the own point's.
+ * Rows whose selected values are missing (null) or not finite are left out and counted: a
+ * parameter is never made of a run's missing output. `recorded` is the column selection of the
+ * stage's first submission: without an explicit `select`, later submissions keep it, so a result
+ * column appearing later never changes the parameters (and hashes) of rows already submitted.
  */
-export function stagePoints(from: FromSpec, table: Dataset, own: PlannedPoint[], base: Params): (PlannedPoint & { from: StageOrigin })[] {
+export function stagePoints(from: FromSpec, table: Dataset, own: PlannedPoint[], base: Params, recorded?: [string, string][]): { points: (PlannedPoint & { from: StageOrigin })[]; dropped: number; select: [string, string][] } {
   const where = from.where ?? { state: 'COMPLETED' };
   const hint = { hint: `Result columns come from stage 1's parse entries and its fetched outputs; a dry run uses only what is already fetched (rx dataset --sweep ${from.sweep} fetches them).` };
   for (const c of Object.keys(where)) if (!table.columns.includes(c)) throw new ConfigError(`from.where.${c}: sweep '${from.sweep}' has no such column; columns: ${table.columns.join(', ')}`, hint);
-  const pairs: [string, string][] = from.select === undefined
-    ? table.columns.filter(c => table.kinds[c] === 'param' || table.kinds[c] === 'result').map(c => [c, c])
-    : Array.isArray(from.select) ? from.select.map(c => [c, c]) : Object.entries(from.select);
+  const pairs: [string, string][] = from.select !== undefined
+    ? Array.isArray(from.select) ? from.select.map(c => [c, c]) : Object.entries(from.select)
+    : recorded ?? table.columns.filter(c => table.kinds[c] === 'param' || table.kinds[c] === 'result').map(c => [c, c]);
   for (const [, c] of pairs) if (!table.columns.includes(c)) throw new ConfigError(`from.select: sweep '${from.sweep}' has no column '${c}'; columns: ${table.columns.join(', ')}`, hint);
   const rows = table.rows.filter(r => Object.entries(where).every(([c, cond]) => matches(r[c], cond)));
   const out: (PlannedPoint & { from: StageOrigin })[] = [];
+  let dropped = 0;
   for (const r of rows) {
     const picked: Params = {};
     for (const [name, c] of pairs) picked[name] = r[c] ?? null;
+    if (Object.values(picked).some(v => v === null || (typeof v === 'number' && !Number.isFinite(v)))) {
+      dropped++;
+      continue;
+    }
     for (const p of own) {
       const varied = Object.assign({}, picked, p.varied);
       const params = Object.assign({}, base, varied);
       out.push({ params, varied, hash: paramHash(params), origin: p.origin, from: { sweep: from.sweep, key: String(r.key), sha: (r.sha as string | null) ?? null } });
     }
   }
-  return out;
+  return { points: out, dropped, select: pairs };
 }

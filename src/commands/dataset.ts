@@ -8,9 +8,8 @@ import { ConfigError } from '../errors.ts';
 import { repoContext, type RepoContext } from '../context.ts';
 import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../jobs.ts';
 import { loadSweepFile, validateParse, type ParseEntry } from '../sweep.ts';
-import { fetch, MIRROR } from './fetch.ts';
+import { fetch, filesBelow, MIRROR } from './fetch.ts';
 import { toStatus } from './status.ts';
-import { walk } from '../patch.ts';
 import { patternRegExp } from '../rsync.ts';
 import { applyReducer, defaultReduce, type ReduceFn, type Reducer } from '../reduce.ts';
 import { buildDataset, writeDataset, type Dataset, type DatasetRun, type Format } from '../dataset.ts';
@@ -65,6 +64,7 @@ async function parseEntries(ctx: RepoContext, state: SweepState, cwd: string, sw
     throw new ConfigError(`sweep '${state.name}' reduces its outputs with functions from ${file}, which is gone`, { hint: `Give the sweep file: rx dataset --sweep ${state.name} --sweep-file path/to/sweep.ts` });
   }
   const raw = (await loadSweepFile(file, ctx.top)) as Record<string, unknown>;
+  if (raw.name !== state.name) throw new ConfigError(`--sweep-file ${file} defines sweep '${String(raw.name)}', not '${state.name}'`, { hint: `Give the sweep file of '${state.name}'.` });
   return raw.parse === undefined ? [] : validateParse(raw.parse);
 }
 
@@ -93,18 +93,16 @@ export async function dataset(opts: DatasetOptions): Promise<DatasetResult> {
         found.set(key, m);
       };
       if (entries.length && [...state.points.values()].some(p => p.dir)) {
-        if (!opts.noFetch) {
-          // Exactly what `rx fetch <files> --sweep <name>` does: one incremental rsync into .rx/fetched/<name>/.
-          const r = await fetch({ cwd: ctx.top, files: [...new Set(entries.map(e => e.file))], sweep: name, out: quiet });
-          for (const f of r.files) entries.forEach((e, i) => { if (patternRegExp(e.file).test(f.path)) note(f.key, i, f.local); });
-        } else {
-          const mirror = join(ctx.rxDir, 'fetched', name, MIRROR);
-          for (const p of state.points.values()) {
-            if (!p.dir) continue;
-            const root = join(mirror, p.dir.split('/').pop()!);
-            if (!existsSync(root)) continue;
-            for (const f of await walk(root)) entries.forEach((e, i) => { if (patternRegExp(e.file).test(f)) note(p.key, i, join(root, f)); });
-          }
+        // Exactly what `rx fetch <files> --sweep <name>` does: one incremental rsync into .rx/fetched/<name>/.
+        if (!opts.noFetch) await fetch({ cwd: ctx.top, files: [...new Set(entries.map(e => e.file))], sweep: name, out: quiet });
+        // Read what the fetch mirror holds, not only what this rsync listed: a run directory purged
+        // on the cluster since keeps its fetched outputs.
+        const mirror = join(ctx.rxDir, 'fetched', name, MIRROR);
+        for (const p of state.points.values()) {
+          if (!p.dir) continue;
+          const root = join(mirror, p.dir.split('/').pop()!);
+          if (!existsSync(root)) continue;
+          for (const f of filesBelow(root)) entries.forEach((e, i) => { if (patternRegExp(e.file).test(f)) note(p.key, i, join(root, f)); });
         }
       }
       const runs: DatasetRun[] = [];
@@ -133,7 +131,14 @@ export async function dataset(opts: DatasetOptions): Promise<DatasetResult> {
             const reduced = typeof e.reduce === 'function'
               ? await (e.reduce as ReduceFn)(parsed, { params: p.params, file: e.file })
               : e.reduce !== undefined ? applyReducer(e.reduce as Reducer, parsed, e.file) : defaultReduce(parsed, e.file);
-            for (const [k, v] of Object.entries(reduced ?? {})) results[`${e.prefix ?? ''}${k}`] = v;
+            for (const [k, v] of Object.entries(reduced ?? {})) {
+              let col = `${e.prefix ?? ''}${k}`;
+              if (col in results) {
+                while (col in results) col += '_';
+                notes.push(`${e.file}: result '${e.prefix ?? ''}${k}' is also given by an earlier parse entry; stored as '${col}'`);
+              }
+              results[col] = v;
+            }
           } catch (err) {
             notes.push(`${e.file}: ${(err as Error).message}`);
             ok = false;

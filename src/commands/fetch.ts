@@ -10,7 +10,7 @@
 //   .rx-fetched.json          what rx fetched and exposed (which flat names are rx's own, for
 //                             rx link); a file rx did not create is never replaced
 // With --tree, rsync's destination is DIR itself: <DIR>/<rundir>/<path>.
-import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, posix, relative, resolve } from 'node:path';
 import { CommandError, ConfigError, ConnectionError } from '../errors.ts';
@@ -18,7 +18,7 @@ import { repoContext } from '../context.ts';
 import { acquireLock, Ledger, listSweeps, sweepDir, type PointRecord } from '../ledger.ts';
 import { validateSweepName } from '../names.ts';
 import { run } from '../proc.ts';
-import { filterRules, parseItemized, patternRegExp, pullArgs, remoteSource, rsyncExit, validateFetchPattern, type ItemizedEntry } from '../rsync.ts';
+import { PARTIAL_DIR, filterRules, parseItemized, patternRegExp, pullArgs, remoteSource, rsyncExit, validateFetchPattern, type ItemizedEntry } from '../rsync.ts';
 import { connectSsh, sshCommandArgs, sshDestination } from '../transport/ssh.ts';
 import { resolveSshSettings, type SshSettings } from '../transport/sshconfig.ts';
 import type { RemoteSpec } from '../target.ts';
@@ -283,6 +283,7 @@ export async function fetch(opts: FetchOptions): Promise<FetchResult> {
     mkdirSync(root, { recursive: true });
     const release = acquireLock(join(dest, MIRROR), `fetch directory ${dest}`);
     try {
+      if (opts.tree) refuseForeignFiles(root, withDir, readFetchManifest(dest), opts.cwd);
       // One rsync per parent directory of the run dirs (normally exactly one: remote.output).
       const groups = new Map<string, Group>();
       const byRundir = new Map<string, PointRecord>();
@@ -339,6 +340,14 @@ export async function fetch(opts: FetchOptions): Promise<FetchResult> {
         const p = byRundir.get(rundir)!;
         const mrun = (manifest.runs[rundir] ??= { sweep: name, key: p.key, files: {} });
         for (const e of files) {
+          try {
+            exposeOne(e);
+          } catch (err) {
+            // e.g. a name that is not UTF-8 (rsync prints it, Node cannot name it back): say so, go on.
+            result.warnings.push(`cannot take ${rundir}/${e.path.slice(rundir.length + 1)}: ${(err as Error).message}`);
+          }
+        }
+        function exposeOne(e: ItemizedEntry): void {
           const rel = e.path.slice(rundir.length + 1);
           const mirrorPath = join(root, rundir, rel);
           const entry = (mrun.files[rel] ??= {});
@@ -434,5 +443,35 @@ function printFetch(r: FetchResult, opts: FetchOptions, out: Out): void {
     const missing = r.missing.filter(m => m.sweep === s.sweep);
     for (const m of missing.slice(0, SHOW)) out.info(`  ${out.color.yellow('?')} ${m.pattern}  not in ${m.rundir} (point ${m.key})`);
     if (missing.length > SHOW) out.info(out.color.dim(`  … and ${missing.length - SHOW} more missing (--json lists all)`));
+  }
+}
+
+/** Files below dir (relative, '/'-separated), leaving out rsync's partial-transfer folders. */
+export function filesBelow(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    if (e.name === PARTIAL_DIR) continue;
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...filesBelow(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+/**
+ * With --tree rsync writes straight into <DIR>/<rundir>/: a file there that rx did not fetch (the
+ * manifest does not list it) would be overwritten, so the fetch is refused before anything moves.
+ */
+function refuseForeignFiles(root: string, points: PointRecord[], manifest: FetchManifest | null, cwd: string): void {
+  const foreign: string[] = [];
+  for (const p of points) {
+    const rundir = posix.basename(p.dir!);
+    const dir = join(root, rundir);
+    if (!existsSync(dir)) continue;
+    const known = manifest?.runs[rundir]?.files ?? {};
+    for (const f of filesBelow(dir)) if (!(f in known)) foreign.push(join(dir, f));
+  }
+  if (foreign.length) {
+    throw new ConfigError(`--tree: ${foreign.length} file(s) in the destination were not fetched by rx and would be overwritten: ${foreign.slice(0, 3).map(f => relative(cwd, f) || f).join(', ')}${foreign.length > 3 ? ', …' : ''}`, { hint: 'Fetch into another --to directory, or move those files away.' });
   }
 }

@@ -83,7 +83,8 @@ export const LINK_MANIFEST = '.rx-links.json';
 
 interface LinkManifest {
   version: 1;
-  links: Record<string, { sweep: string; key: string; target: string }>;
+  /** `file`: the fetched file's path in its run dir (lets `--files` leave other files' links alone). */
+  links: Record<string, { sweep: string; key: string; target: string; file?: string }>;
   configs: Record<string, string>;
 }
 
@@ -387,7 +388,7 @@ export async function link(opts: LinkOptions): Promise<LinkResult> {
     mkdirSync(plan.dir, { recursive: true });
     const m = manifests.get(plan.dir)!;
     const claim: LinkManifest = { version: 1, links: { ...m.links }, configs: { ...m.configs } };
-    for (const w of plan.wanted.values()) claim.links[w.linkName] ??= { sweep: w.sweep, key: w.point.key, target: w.target };
+    for (const w of plan.wanted.values()) claim.links[w.linkName] ??= { sweep: w.sweep, key: w.point.key, target: w.target, file: w.file };
     for (const [file, c] of plan.configs) claim.configs[file] ??= c.sweep;
     writeJsonAtomic(join(plan.dir, LINK_MANIFEST), claim);
   }
@@ -396,6 +397,8 @@ export async function link(opts: LinkOptions): Promise<LinkResult> {
     const m = manifests.get(plan.dir)!;
     for (const [n, e] of Object.entries(m.links)) {
       if (!plan.sweeps.includes(e.sweep) || plan.wanted.has(n)) continue;
+      // With --files, only links of those files can be stale; the others were not looked at.
+      if (filters && !(e.file !== undefined && filters.some(re => re.test(e.file!)))) continue;
       const path = join(plan.dir, n);
       const st = lstatOrNull(path);
       if (st && st.isSymbolicLink() && readlinkSync(path) === e.target) {
@@ -406,7 +409,7 @@ export async function link(opts: LinkOptions): Promise<LinkResult> {
       }
       delete m.links[n];
     }
-    for (const w of plan.wanted.values()) m.links[w.linkName] = { sweep: w.sweep, key: w.point.key, target: w.target };
+    for (const w of plan.wanted.values()) m.links[w.linkName] = { sweep: w.sweep, key: w.point.key, target: w.target, file: w.file };
     for (const [file, c] of plan.configs) m.configs[file] = c.sweep;
     m.links = Object.fromEntries(Object.entries(m.links).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     writeJsonAtomic(join(plan.dir, LINK_MANIFEST), m);

@@ -146,11 +146,16 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   for (const w of sweep.plan.warnings) out.warn(`rx: ${name}: ${w}`);
   // A nested stage: the earlier sweep's dataset rows × this sweep's own points.
   let points: (PlannedPoint & { from?: StageOrigin })[] = sweep.points;
+  let stageSelect: [string, string][] | undefined;
   if (sweep.def.from) {
     const from = sweep.def.from;
     if (!listSweeps(ctx.rxDir).includes(from.sweep)) throw new ConfigError(`from.sweep: there is no sweep '${from.sweep}' in ${ctx.top}`, { hint: 'Submit the earlier stage first.' });
     const stage = await dataset({ cwd: opts.cwd, sweep: from.sweep, noWrite: true, offline: opts.dryRun, noFetch: opts.dryRun, out_: makeOut({ json: true }) });
-    points = stagePoints(from, stage.datasets[from.sweep]!, sweep.points, sweep.def.base_config ?? {});
+    const recorded = state.submissions.findLast(x => x.stage)?.stage?.select;
+    const staged = stagePoints(from, stage.datasets[from.sweep]!, sweep.points, sweep.def.base_config ?? {}, recorded);
+    points = staged.points;
+    stageSelect = staged.select;
+    if (staged.dropped) out.warn(`rx: ${name}: ${staged.dropped} row(s) of sweep '${from.sweep}' left out: a selected value is missing (no output, or a parse error) or not finite`);
     if (points.length === 0) out.warn(`rx: ${name}: no row of sweep '${from.sweep}' matches from.where (${JSON.stringify(from.where ?? { state: 'COMPLETED' })}): nothing to submit yet`);
   }
 
@@ -207,7 +212,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
       ledger.append({ t: 'sweep', at, name, file: resolve(opts.cwd, sweep.file), branch: sweep.def.branch, base, definition: defJson, remote: { ...sweep.remote, label } });
     }
     const sampler = sweep.plan.sampler ? { drawn: sweep.plan.sampler.drawn, sequence: sweep.plan.sampler.sequence } : undefined;
-    ledger.append({ t: 'submission', at, points: points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(repeat), ...(sampler ? { sampler } : {}) });
+    ledger.append({ t: 'submission', at, points: points.length, fresh: fresh.length, skipped: skipped.length, repeat: Boolean(repeat), ...(sampler ? { sampler } : {}), ...(stageSelect ? { stage: { select: stageSelect } } : {}) });
     ledger.append(...fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base, repeat: p.repeat, ...(p.from ? { from: p.from } : {}) })));
     clock.end('plan');
 

@@ -134,12 +134,18 @@ test('local default: fetch (flat and --tree, incremental, changed file re-fetche
   assert.equal(await readFile(victim, 'utf8'), 'my own file');
   await unlink(victim);
 
-  // Stale links of this sweep are removed (here: fewer files asked for); the user's file stays.
+  // --files links only those files and leaves the other files' links as they are.
+  const before3 = (await readdir(links)).filter(f => !f.startsWith('.')).length;
   const l3 = await link({ cwd: g.work, files: ['history.data'], out: quiet });
-  assert.equal(l3.removed.length, 18);
+  assert.equal(l3.removed.length, 0);
   assert.equal(l3.created, 1); // the one removed above
   assert.equal(l3.unchanged, 5);
-  assert.deepEqual((await readdir(links)).filter(f => !f.startsWith('.')).sort(), [...recs.map(r => `${name(r.params)}_history.data`), 'notes.txt', 'sweep_config.json'].sort());
+  assert.equal((await readdir(links)).filter(f => !f.startsWith('.')).length, before3 + 1);
+  // Stale links of this sweep are removed (here: a fetched file that is gone); the user's file stays.
+  const gone = (await readdir(g.work + '/.rx/fetched/quickstart')).find(f => f.endsWith('_LOGS_profile1.data'))!;
+  await unlink(join(g.work, '.rx/fetched/quickstart', gone));
+  const l4 = await link({ cwd: g.work, out: quiet });
+  assert.equal(l4.removed.length, 1);
   assert.equal(await readFile(join(links, 'notes.txt'), 'utf8'), 'mine');
 
   // Two experiments with the same name: an error naming both (nothing created), or --dedupe.
@@ -268,4 +274,32 @@ test('slurm over ssh: fetch with one rsync over ssh, incremental, remote change 
   await mkdir(join(g.work, 'refused'));
   await assert.rejects(withSshHome(() => fetch({ cwd: g.work, files: ['history.data'], to: 'refused', out: quiet })), (e: Error) => e instanceof ConnectionError && /SHA256:/.test(e.message));
   assert.deepEqual((await readdir(join(g.work, 'refused'))).filter(f => !f.startsWith('.')), []);
+});
+
+test('review fixes: --tree never overwrites foreign files; link --files leaves other links; dataset keeps outputs of purged run dirs', async t => {
+  const g = await project(t);
+  const recs = await rxJson<Rec[]>(['submit', '--sweep', 'sweep.ts'], { cwd: g.work });
+  await allDone(g.work, 6);
+  // A file rx did not fetch, where --tree would write.
+  const tree = join(g.root, 'tree');
+  await mkdir(join(tree, base(recs[0]!.dir)), { recursive: true });
+  await writeFile(join(tree, base(recs[0]!.dir), 'history.data'), 'MY NOTES\n');
+  await assert.rejects(fetch({ cwd: g.work, files: ['history.data'], to: tree, tree: true, out: quiet }), (e: Error) => e instanceof ConfigError && /--tree: 1 file\(s\) in the destination were not fetched by rx/.test(e.message));
+  assert.equal(await readFile(join(tree, base(recs[0]!.dir), 'history.data'), 'utf8'), 'MY NOTES\n');
+
+  // link --files history.data after linking everything: the other files' links stay.
+  await fetch({ cwd: g.work, files: ['history.data', 'LOGS/profile*.data'], out: quiet });
+  const all = await link({ cwd: g.work, out: quiet });
+  assert.equal(all.links.length, 12);
+  const some = await link({ cwd: g.work, files: ['history.data'], out: quiet });
+  assert.equal(some.removed.length, 0);
+  const left = (await readdir(join(g.work, '.rx/links/quickstart'))).filter(n => !n.startsWith('.') && !n.startsWith('sweep_config'));
+  assert.equal(left.length, 12);
+
+  // A run directory purged on the cluster (here: moved away) keeps its fetched outputs in the dataset.
+  const { rename } = await import('node:fs/promises');
+  await rename(recs[0]!.dir, recs[0]!.dir + '.purged');
+  const { dataset } = await import('../../src/commands/dataset.ts');
+  const ds = await dataset({ cwd: g.work, sweep: 'quickstart', out_: quiet, noWrite: true });
+  assert.equal(ds.sweeps[0]!.complete, 6, 'all six rows keep their results');
 });

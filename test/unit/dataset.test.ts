@@ -57,11 +57,29 @@ test('CSV and JSON Lines round-trip hostile strings', () => {
   }));
 });
 
-test('parquet column types', () => {
-  assert.equal(parquetType([1, 2, null]), 'INT32');
+test('parquet column types: fixed for provenance, stable for params and results', () => {
+  assert.equal(parquetType([1, 2, null], 'exit_code'), 'INT32');
+  assert.equal(parquetType([null], 'elapsed_s'), 'DOUBLE');
+  assert.equal(parquetType([null], 'job_id'), 'STRING');
+  assert.equal(parquetType([1, 2, null], 'n_steps'), 'DOUBLE', 'integers are DOUBLE: the type does not depend on the values swept');
   assert.equal(parquetType([1.5, 2]), 'DOUBLE');
   assert.equal(parquetType([2 ** 40]), 'DOUBLE');
   assert.equal(parquetType([true, null]), 'BOOLEAN');
   assert.equal(parquetType(['a', 1]), 'STRING');
   assert.equal(parquetType([null]), 'STRING');
+});
+
+test('reducers skip what is not a number: empty cells, strings, booleans never count as 0 or 1', () => {
+  const t = parsers.csv('t,x,flag\n1,5,true\n2,,false\n3,7,true\n4,abc,false\n');
+  assert.deepEqual(applyReducer([{ min: ['x'] }, { max: ['x'] }, { max: ['flag'] }], t, 't.csv'), { x_min: 5, x_max: 7, flag_max: null });
+  assert.deepEqual(applyReducer({ at: { where: 'x < 6', columns: ['t'] } }, t, 't.csv'), { t_at: 1 });
+  assert.deepEqual(applyReducer({ at: { where: 'x != 5', columns: ['t'] } }, t, 't.csv'), { t_at: 3 });
+  assert.deepEqual(applyReducer([{ last: ['t'] }, { last: ['t'] }], t, 't.csv'), { t: 4, t_: 4 }, 'nothing hides another');
+});
+
+test('a parameter named notes does not take the notes column', () => {
+  const prov = Object.fromEntries(PROVENANCE.map(c => [c, null])) as never;
+  const d = buildDataset([{ provenance: prov, params: { notes: 'mine' }, results: {}, notes: ['x'] }]);
+  assert.equal(d.rows[0]!.notes, 'x');
+  assert.equal(d.rows[0]!.notes_, 'mine');
 });

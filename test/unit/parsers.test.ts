@@ -321,3 +321,10 @@ test('parserFor and fromFile: the parser by file name; errors name the path', as
   await assert.rejects(parsers.fromFile(join(dir, 'bad.json')), (e: unknown) => e instanceof ParseError && e.file === join(dir, 'bad.json') && e.line === 1 && e.column === 7);
   await assert.rejects(parsers.fromFile(join(dir, 'x.png')), /no parser for this file name/);
 });
+
+test('repeat counts before strings, and integers too large to be exact are never rounded silently', () => {
+  assert.deepEqual(parsers.mesaInlist("&c\n  a = 3*'abc'\n  b = 2*\"a b\", 1\n/\n"), { 'c.a': ['abc', 'abc', 'abc'], 'c.b': ['a b', 'a b', 1] });
+  assert.throws(() => parsers.mesaInlist('&c\n  n = 12345678901234567890\n/\n'), /integer 12345678901234567890 is too large to be read exactly/);
+  assert.deepEqual(parsers.csv('id,x\n12345678901234567890,1\n').rows[0], { id: '12345678901234567890', x: 1 });
+  assert.equal(parsers.keyvalue('n = 12345678901234567890\n').n, '12345678901234567890');
+});
