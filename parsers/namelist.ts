@@ -101,14 +101,7 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
       continue;
     }
     if (c === 39 || c === 34 /* ' " */) {
-      let j = i + 1;
-      for (;;) {
-        if (j >= n || text.charCodeAt(j) === 10) throw errorAt(file, text, i, 'unterminated string (a namelist string ends on the line it starts)');
-        if (text.charCodeAt(j) === c) {
-          if (text.charCodeAt(j + 1) === c) j += 2;
-          else break;
-        } else j++;
-      }
+      const j = closingQuote(text, i, file);
       if (!current) throw errorAt(file, text, i, 'a value without a key (expected `name = value`)');
       current.tokens.push({ start: i, end: j + 1, quoted: true });
       i = j + 1;
@@ -160,17 +153,7 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
       }
       // A repeat count before a string, `3*'abc'`: the string belongs to the token.
       const q = text.charCodeAt(j);
-      if (j > i && text.charCodeAt(j - 1) === 42 /* * */ && (q === 39 || q === 34)) {
-        let k = j + 1;
-        for (;;) {
-          if (k >= n || text.charCodeAt(k) === 10) throw errorAt(file, text, j, 'unterminated string (a namelist string ends on the line it starts)');
-          if (text.charCodeAt(k) === q) {
-            if (text.charCodeAt(k + 1) === q) k += 2;
-            else break;
-          } else k++;
-        }
-        j = k + 1;
-      }
+      if (j > i && text.charCodeAt(j - 1) === 42 /* * */ && (q === 39 || q === 34)) j = closingQuote(text, j, file) + 1;
     }
     if (!current) throw errorAt(file, text, i, `a value without a key: '${text.slice(i, j)}' (expected \`name = value\`)`);
     current.tokens.push({ start: i, end: j, quoted: false });
@@ -178,6 +161,19 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
   }
   if (group) throw errorAt(file, text, group.start, `&${group.name} is not closed with '/'`);
   return { text, groups, assignments };
+}
+
+/** Index of the quote closing the string that opens at `i` (a doubled quote is a literal one). */
+function closingQuote(text: string, i: number, file: string): number {
+  const q = text.charCodeAt(i);
+  let j = i + 1;
+  for (;;) {
+    if (j >= text.length || text.charCodeAt(j) === 10) throw errorAt(file, text, i, 'unterminated string (a namelist string ends on the line it starts)');
+    if (text.charCodeAt(j) === q) {
+      if (text.charCodeAt(j + 1) === q) j += 2;
+      else return j;
+    } else j++;
+  }
 }
 
 export type InlistValue = string | number | boolean | null | InlistValue[];

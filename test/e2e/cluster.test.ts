@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
-import { cluster, makeSshHome, runAsCluster, type ClusterInfo, type SshHome } from '../helpers/cluster.ts';
+import { clusterSession, runAsCluster, type ClusterInfo, type SshHome } from '../helpers/cluster.ts';
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
 import { rx, rxJson, eventually } from '../helpers/rx.ts';
 import { assertDirIsTree, refs } from '../helpers/assertions.ts';
@@ -19,16 +18,9 @@ type Row = { sweep: string; sha: string; dir: string; jobId: string; state: stri
 interface Setup { info: ClusterInfo; ssh: SshHome; g: GitDir; base: string; env: Record<string, string>; clusterDir: string }
 
 async function setup(t: import('node:test').TestContext, sweepExtra = ''): Promise<Setup | null> {
-  const info = await cluster();
-  if (!info) {
-    t.skip('no Slurm test cluster (needs root; see test/cluster/up.sh)');
-    return null;
-  }
-  const ssh = await makeSshHome(info);
-  t.after(() => ssh.cleanup());
-  const id = randomBytes(4).toString('hex');
-  const clusterDir = `rx-e2e-${id}`;
-  t.after(async () => { await runAsCluster(`rm -rf ~/${clusterDir}`, { allowFailure: true }); });
+  const c = await clusterSession(t, 'rx-e2e');
+  if (!c) return null;
+  const { info, ssh, dir: clusterDir } = c;
   const g = await gitdir(t, { origin: true, copy: quickstart });
   await writeFile(join(g.work, 'cluster.sweep.ts'), `
     import { defineSweep } from 'remote-experiments';
