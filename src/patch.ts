@@ -1,6 +1,7 @@
 // Turning a point's config into file changes on top of the base commit.
-import { mkdtemp, readdir, readFile, rm, cp, lstat, readlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, cp, lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { filesBelow } from './files.ts';
 import { tmpdir } from 'node:os';
 import { ConfigError } from './errors.ts';
 import { PATCHERS, PatchError, type PatcherType, type PatcherImpl } from '../patchers/index.ts';
@@ -202,20 +203,9 @@ export function applyTextPatcher(spec: TextPatcherSpec, base: Map<string, Buffer
   return [...current].map(([path, text]) => ({ path, content: Buffer.from(text, 'utf8'), mode: '100644' as const }));
 }
 
-/** Every file below dir (not directories), as relative paths with '/'. */
-export async function walk(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await walk(dir, r)));
-    else out.push(r);
-  }
-  return out;
-}
-
 async function snapshot(dir: string): Promise<Map<string, { content: Buffer; mode: FileChange['mode'] }>> {
   const files = new Map<string, { content: Buffer; mode: FileChange['mode'] }>();
-  for (const f of await walk(dir)) {
+  for (const f of filesBelow(dir)) {
     const st = await lstat(join(dir, f));
     if (st.isSymbolicLink()) files.set(f, { content: Buffer.from(await readlink(join(dir, f))), mode: '120000' });
     else files.set(f, { content: await readFile(join(dir, f)), mode: st.mode & 0o111 ? '100755' : '100644' });

@@ -8,9 +8,10 @@ import { ConfigError } from '../errors.ts';
 import { repoContext, type RepoContext } from '../context.ts';
 import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../jobs.ts';
 import { loadSweepFile, validateParse, type ParseEntry } from '../sweep.ts';
-import { fetch, filesBelow, MIRROR } from './fetch.ts';
+import { fetch, MIRROR } from './fetch.ts';
+import { filesBelow } from '../files.ts';
 import { toStatus } from './status.ts';
-import { patternRegExp } from '../rsync.ts';
+import { PARTIAL_DIR, patternRegExp } from '../rsync.ts';
 import { applyReducer, defaultReduce, type ReduceFn, type Reducer } from '../reduce.ts';
 import { buildDataset, writeDataset, type Dataset, type DatasetRun, type Format } from '../dataset.ts';
 import { parsers } from '../../parsers/index.ts';
@@ -102,7 +103,7 @@ export async function dataset(opts: DatasetOptions): Promise<DatasetResult> {
           if (!p.dir) continue;
           const root = join(mirror, p.dir.split('/').pop()!);
           if (!existsSync(root)) continue;
-          for (const f of filesBelow(root)) entries.forEach((e, i) => { if (patternRegExp(e.file).test(f)) note(p.key, i, join(root, f)); });
+          for (const f of filesBelow(root, PARTIAL_DIR)) entries.forEach((e, i) => { if (patternRegExp(e.file).test(f)) note(p.key, i, join(root, f)); });
         }
       }
       const runs: DatasetRun[] = [];

@@ -10,13 +10,14 @@
 //   .rx-fetched.json          what rx fetched and exposed (which flat names are rx's own, for
 //                             rx link); a file rx did not create is never replaced
 // With --tree, rsync's destination is DIR itself: <DIR>/<rundir>/<path>.
-import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, posix, relative, resolve } from 'node:path';
+import { filesBelow } from '../files.ts';
 import { CommandError, ConfigError, ConnectionError } from '../errors.ts';
 import { repoContext } from '../context.ts';
-import { acquireLock, Ledger, listSweeps, sweepDir, type PointRecord } from '../ledger.ts';
-import { validateSweepName } from '../names.ts';
+import { acquireLock, Ledger, sweepDir, type PointRecord } from '../ledger.ts';
+import { selectSweeps } from '../jobs.ts';
 import { run } from '../proc.ts';
 import { PARTIAL_DIR, filterRules, parseItemized, patternRegExp, pullArgs, remoteSource, rsyncExit, validateFetchPattern, type ItemizedEntry } from '../rsync.ts';
 import { connectSsh, sshCommandArgs, sshDestination } from '../transport/ssh.ts';
@@ -252,12 +253,7 @@ export async function fetch(opts: FetchOptions): Promise<FetchResult> {
   if (!opts.files?.length) throw new ConfigError('rx fetch: name at least one file, e.g. rx fetch history.data', { hint: "Names or globs relative to each run directory: history.data 'LOGS/profile*.data' 'slurm-*.out'." });
   const patterns = [...new Set(opts.files.map(f => validateFetchPattern(f, 'rx fetch')))];
   const regexps = patterns.map(p => [p, patternRegExp(p)] as const);
-  const all = listSweeps(ctx.rxDir);
-  if (opts.sweep !== undefined) {
-    validateSweepName(opts.sweep, '--sweep');
-    if (!all.includes(opts.sweep)) throw new ConfigError(`no sweep named '${opts.sweep}' in ${ctx.top}`, { hint: all.length ? `Known sweeps: ${all.join(', ')}` : 'Submit one first: rx submit --sweep sweep.ts' });
-  }
-  const names = opts.sweep ? [opts.sweep] : all;
+  const names = selectSweeps(ctx, opts.sweep);
   const result: FetchResult = { sweeps: [], files: [], missing: [], warnings: [], fetched: 0, unchanged: 0, bytes: 0, rsyncRuns: 0, commands: [], durationMs: 0 };
 
   for (const name of names) {
@@ -446,18 +442,6 @@ function printFetch(r: FetchResult, opts: FetchOptions, out: Out): void {
   }
 }
 
-/** Files below dir (relative, '/'-separated), leaving out rsync's partial-transfer folders. */
-export function filesBelow(dir: string, rel = ''): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-    if (e.name === PARTIAL_DIR) continue;
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...filesBelow(dir, r));
-    else out.push(r);
-  }
-  return out;
-}
-
 /**
  * With --tree rsync writes straight into <DIR>/<rundir>/: a file there that rx did not fetch (the
  * manifest does not list it) would be overwritten, so the fetch is refused before anything moves.
@@ -469,7 +453,7 @@ function refuseForeignFiles(root: string, points: PointRecord[], manifest: Fetch
     const dir = join(root, rundir);
     if (!existsSync(dir)) continue;
     const known = manifest?.runs[rundir]?.files ?? {};
-    for (const f of filesBelow(dir)) if (!(f in known)) foreign.push(join(dir, f));
+    for (const f of filesBelow(dir, PARTIAL_DIR)) if (!(f in known)) foreign.push(join(dir, f));
   }
   if (foreign.length) {
     throw new ConfigError(`--tree: ${foreign.length} file(s) in the destination were not fetched by rx and would be overwritten: ${foreign.slice(0, 3).map(f => relative(cwd, f) || f).join(', ')}${foreign.length > 3 ? ', …' : ''}`, { hint: 'Fetch into another --to directory, or move those files away.' });

@@ -11,8 +11,8 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSyn
 import { join, posix, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { repoContext } from '../context.ts';
-import { Ledger, listSweeps, sweepDir, type PointRecord, type SweepState } from '../ledger.ts';
-import { validateSweepName } from '../names.ts';
+import { Ledger, sweepDir, type PointRecord, type SweepState } from '../ledger.ts';
+import { selectSweeps } from '../jobs.ts';
 import { loadSweepFile } from '../sweep.ts';
 import { patternRegExp, validateFetchPattern } from '../rsync.ts';
 import { fitName, flatPath, readFetchManifest, writeJsonAtomic } from './fetch.ts';
@@ -197,13 +197,8 @@ export async function link(opts: LinkOptions): Promise<LinkResult> {
   const t0 = performance.now();
   const out = opts.out ?? makeOut({ json: opts.json });
   const ctx = await repoContext(opts.cwd);
-  const all = listSweeps(ctx.rxDir);
-  if (opts.sweep !== undefined) {
-    validateSweepName(opts.sweep, '--sweep');
-    if (!all.includes(opts.sweep)) throw new ConfigError(`no sweep named '${opts.sweep}' in ${ctx.top}`, { hint: all.length ? `Known sweeps: ${all.join(', ')}` : 'Submit one first: rx submit --sweep sweep.ts' });
-  }
+  const names = selectSweeps(ctx, opts.sweep);
   const filters = opts.files?.length ? opts.files.map(f => patternRegExp(validateFetchPattern(f.trim(), '--files'))) : null;
-  const names = opts.sweep ? [opts.sweep] : all;
   const result: LinkResult = { sweeps: [], links: [], removed: [], created: 0, updated: 0, unchanged: 0, warnings: [], durationMs: 0 };
   const plans = new Map<string, DirPlan>();
   const errors: string[] = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../src/proc.ts';
-import { walk } from '../../src/patch.ts';
+import { filesBelow } from '../../src/files.ts';
 
 /** Files of a commit's tree: path → content. */
 export async function treeFiles(repo: string, sha: string): Promise<Map<string, Buffer>> {
@@ -20,7 +20,7 @@ export async function treeFiles(repo: string, sha: string): Promise<Map<string, 
  */
 export async function assertDirIsTree(dir: string, repo: string, sha: string, allowedExtra: RegExp, read: (p: string) => Promise<Buffer> = p => readFile(p)): Promise<void> {
   const tree = await treeFiles(repo, sha);
-  const files = await walk(dir);
+  const files = filesBelow(dir);
   for (const [p, content] of tree) assert.deepEqual(await read(join(dir, p)), content, `${dir}/${p} differs from ${sha}:${p}`);
   const extra = files.filter(f => !tree.has(f));
   for (const f of extra) assert.match(f, allowedExtra, `unexpected file ${f} in ${dir}`);
