@@ -3,8 +3,8 @@
 // It edits exactly the characters of the values it sets: indentation, alignment, trailing comments
 // and every other line stay byte for byte.
 import { scanNamelist, normKey, type NlAssignment, type NlGroup, type NlScan } from '../parsers/namelist.ts';
-import { ParseError, closest } from '../parsers/errors.ts';
-import { PatchError, type PatchOptions, type Values } from './errors.ts';
+import { closest } from '../parsers/errors.ts';
+import { PatchError, cachedScanner, type PatchOptions, type Values } from './errors.ts';
 
 export interface MesaPatchOptions extends PatchOptions {
   /** File name used in error messages (default `inlist`). */
@@ -26,29 +26,16 @@ interface Prepared {
 }
 
 // Sweeps patch the same base text for every point: scan it once.
-const cache = new Map<string, Prepared>();
-function prepare(text: string, file: string): Prepared {
-  const hit = cache.get(text);
-  if (hit) return hit;
-  let scan: NlScan;
-  try {
-    scan = scanNamelist(text, file);
-  } catch (e) {
-    if (e instanceof ParseError) throw new MesaPatchError(`cannot patch ${file}: ${e.message}`, file);
-    throw e;
-  }
+const prepare = cachedScanner<Prepared>((text, file) => {
+  const scan = scanNamelist(text, file);
   const byKey = new Map<string, NlAssignment[]>();
   for (const a of scan.assignments) {
     const l = byKey.get(a.key);
     if (l) l.push(a);
     else byKey.set(a.key, [a]);
   }
-  const groups = new Map(scan.groups.map(g => [g.name, g] as const));
-  const p = { scan, byKey, groups };
-  if (cache.size >= 16) cache.delete(cache.keys().next().value!);
-  cache.set(text, p);
-  return p;
-}
+  return { scan, byKey, groups: new Map(scan.groups.map(g => [g.name, g] as const)) };
+});
 
 /** `controls.x_ctrl(1)` → group `controls`, key `x_ctrl(1)`; `x_ctrl(1)` → no group. */
 function splitKey(rawKey: string): { group: string | null; key: string; bare: string } {
