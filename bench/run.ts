@@ -78,25 +78,18 @@ async function benchSubmit(): Promise<void> {
 async function main() {
   const which = process.argv.slice(2);
   say(`\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
-  if (which.length === 0 || which.includes('submit')) {
-    say('### rx submit over ssh to the local Slurm\n');
-    await benchSubmit();
-  }
-  if (which.length === 0 || which.includes('points')) {
-    say('');
-    await benchPlanning(say);
-  }
-  if (which.length === 0 || which.includes('fetch')) {
-    say('\n### rx fetch / rx link over ssh to the local Slurm\n');
-    await benchFetch(say);
-  }
-  if (which.length === 0 || which.includes('parsers')) {
-    say('\n### Parsers and patchers\n');
-    await benchParsers(say);
-  }
-  if (which.length === 0 || which.includes('dataset')) {
-    say('\n### rx dataset\n');
-    await benchDataset(say);
+  // name (for `npm run bench -- <name>…`), heading, measurement; the planning bench writes its own heading.
+  const sections: [string, string | null, () => Promise<void>][] = [
+    ['submit', 'rx submit over ssh to the local Slurm', benchSubmit],
+    ['points', null, () => benchPlanning(say)],
+    ['fetch', 'rx fetch / rx link over ssh to the local Slurm', () => benchFetch(say)],
+    ['parsers', 'Parsers and patchers', () => benchParsers(say)],
+    ['dataset', 'rx dataset', () => benchDataset(say)],
+  ];
+  for (const [name, heading, measure] of sections) {
+    if (which.length && !which.includes(name)) continue;
+    say(heading ? `\n### ${heading}\n` : '');
+    await measure();
   }
   const file = new URL('../BENCHMARKS.md', import.meta.url);
   if (!existsSync(file)) await writeFile(file, '# Benchmarks\n\nAppended by `npm run bench` (newest last). Machine: the project\'s 2-core, 24 GiB workplace.\n');
