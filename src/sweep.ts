@@ -142,8 +142,16 @@ export function validateRemote(r: unknown, where = 'remote'): LoadedSweep['remot
   return { ...(r as unknown as RemoteConfig), host, scheduler, script };
 }
 
+/** A sweep file checked key by key, its points not planned yet. */
+export type CheckedSweep = Omit<LoadedSweep, 'plan' | 'points'>;
+
 /** Validates a loaded sweep object and expands its points. Throws ConfigError naming the key. */
 export function validateSweep(raw: unknown, file: string, planOpts: PlanOptions = {}): LoadedSweep {
+  return planSweep(checkSweep(raw, file), planOpts);
+}
+
+/** Checks every key of a sweep object (ConfigError naming the key); the points come from planSweep. */
+export function checkSweep(raw: unknown, file: string): CheckedSweep {
   if (!isObject(raw)) throw new ConfigError(`${file}: the sweep must be an object (export default defineSweep({...}))`);
   for (const k of Object.keys(raw)) if (!SWEEP_KEYS.has(k)) throw new ConfigError(`${file}: unknown key '${k}'; known: ${[...SWEEP_KEYS].join(', ')}`);
   const name = validateSweepName(raw.name);
@@ -158,9 +166,14 @@ export function validateSweep(raw: unknown, file: string, planOpts: PlanOptions 
   const remote = validateRemote(raw.remote);
   for (const [k, v] of Object.entries(base)) checkValue(v, `base_config.${k}`);
   const def = { ...(raw as unknown as SweepDefinition), name, patcher, remote };
-  const plan = planPoints(def, planOpts);
+  return { def, file, remote };
+}
+
+/** Plans a checked sweep's points (samples drawn so far and --extend in planOpts). */
+export function planSweep(sweep: CheckedSweep, planOpts: PlanOptions = {}): LoadedSweep {
+  const plan = planPoints(sweep.def, planOpts);
   for (const p of plan.points) for (const [k, v] of Object.entries(p.varied)) checkValue(v, `the value of '${k}' in point ${JSON.stringify(p.varied)}`);
-  return { def, file, remote, plan, points: plan.points };
+  return { ...sweep, plan, points: plan.points };
 }
 
 function checkValue(v: unknown, where: string): void {

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { existsSync, rmdirSync } from 'node:fs';
 import { ConfigError, RxError, StateError } from '../errors.ts';
 import { git, verbs } from '../git.ts';
-import { loadSweep, validateSweep, type LoadedSweep } from '../sweep.ts';
+import { checkSweep, loadSweepFile, planSweep, type LoadedSweep } from '../sweep.ts';
+import { samplerSequenceId, validateSampler } from '../samplers.ts';
 import { repoContext, ensureExcluded, type RepoContext } from '../context.ts';
 import { Ledger, acquireLock, listSweeps, now, sweepDir, type LedgerEvent, type PointRecord } from '../ledger.ts';
 import { buildCommits, computeChanges, refsFor, verifyAdoptable, type PointToBuild } from '../commits.ts';
@@ -84,19 +85,20 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   const out = opts.out ?? makeOut({ json: opts.json });
   const clock = new PhaseClock();
   const ctx = await repoContext(opts.cwd);
-  let sweep = await loadSweep(opts.sweep, opts.cwd, { extend: opts.extend });
-  const name = sweep.def.name;
-  const resolved = await git(ctx.top, verbs.resolveCommit(sweep.def.branch));
-  if (!resolved) throw new ConfigError(`branch: '${sweep.def.branch}' is not a branch, tag or commit in ${ctx.top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
+  // Checked now; planned once the ledger says how many samples were drawn before.
+  const checked = checkSweep(await loadSweepFile(opts.sweep, opts.cwd), opts.sweep);
+  const name = checked.def.name;
+  const resolved = await git(ctx.top, verbs.resolveCommit(checked.def.branch));
+  if (!resolved) throw new ConfigError(`branch: '${checked.def.branch}' is not a branch, tag or commit in ${ctx.top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
   const base: string = resolved;
-  const [script] = await git(ctx.top, verbs.readBlobs([`${base}:${sweep.remote.script}`]));
-  if (!script) throw new ConfigError(`remote.script: '${sweep.remote.script}' is not in the base commit ${base.slice(0, 12)} of '${sweep.def.branch}'`, { hint: 'Commit the batch script (e.g. run.sbatch) to the base branch, or set remote.script.' });
+  const [script] = await git(ctx.top, verbs.readBlobs([`${base}:${checked.remote.script}`]));
+  if (!script) throw new ConfigError(`remote.script: '${checked.remote.script}' is not in the base commit ${base.slice(0, 12)} of '${checked.def.branch}'`, { hint: 'Commit the batch script (e.g. run.sbatch) to the base branch, or set remote.script.' });
   const origin = await git(ctx.top, verbs.remoteUrl('origin'));
-  const fetchUrl = sweep.remote.origin ?? origin;
-  if (sweep.remote.host !== 'local' && !fetchUrl) {
+  const fetchUrl = checked.remote.origin ?? origin;
+  if (checked.remote.host !== 'local' && !fetchUrl) {
     throw new ConfigError(`the repository ${ctx.top} has no 'origin' remote, so the cluster cannot fetch the experiment commits`, { hint: 'Add one (git remote add origin <url>) or set remote.origin to a URL the cluster can fetch from.' });
   }
-  const label = remoteLabel(sweep.remote);
+  const label = remoteLabel(checked.remote);
 
   const dir = sweepDir(ctx.rxDir, name);
   // Lock before the ledger is read, so two submissions of one sweep plan one after the other.
@@ -119,9 +121,9 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     throw new ConfigError(`sweep '${name}' was submitted to ${prev.label}; this sweep file sends it to ${label}`, { hint: 'Use a new sweep name for a different cluster.' });
   }
   // An interrupted submission must finish where it started: its markers live next to its run dirs.
-  const moved = prev && (['output', 'repo', 'scheduler'] as const).find(k => (prev[k] ?? null) !== (sweep.remote[k] ?? null));
+  const moved = prev && (['output', 'repo', 'scheduler'] as const).find(k => (prev[k] ?? null) !== (checked.remote[k] ?? null));
   if (moved && [...state.points.values()].some(p => p.jobs.length === 0)) {
-    throw new ConfigError(`sweep '${name}' has an unfinished submission made with remote.${moved} = ${JSON.stringify(prev![moved] ?? null)}; this sweep file says ${JSON.stringify(sweep.remote[moved] ?? null)}`, { hint: `Finish it first with the old remote.${moved} (rx submit again), then change it.` });
+    throw new ConfigError(`sweep '${name}' has an unfinished submission made with remote.${moved} = ${JSON.stringify(prev![moved] ?? null)}; this sweep file says ${JSON.stringify(checked.remote[moved] ?? null)}`, { hint: `Finish it first with the old remote.${moved} (rx submit again), then change it.` });
   }
 
   // Re-running the same command after a crash must finish that submission, not add to it:
@@ -132,17 +134,15 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     out.warn(`rx: ${name}: finishing an interrupted submission (${interrupted} points without a job) first; ${repeat ? '--repeat' : '--extend'} was not applied: run the command again to apply it`);
     repeat = false;
     extend = undefined;
-    sweep = validateSweep(sweep.def, sweep.file);
   }
   // A sampled sweep continues its sequence: plan every sample drawn so far (plus --extend).
   const lastSampled = state.submissions.findLast(x => x.sampler)?.sampler;
-  if (sweep.plan.sampler && lastSampled) {
-    if (lastSampled.sequence === sweep.plan.sampler.sequence) {
-      sweep = validateSweep(sweep.def, sweep.file, { extend, alreadySampled: lastSampled.drawn });
-    } else {
-      out.warn(`rx: ${name}: the sampler changed since the last submission (type, bounds, seed or LHS budget): earlier samples are not part of this plan; its points are new points`);
-    }
+  let alreadySampled = 0;
+  if (checked.def.sampler && lastSampled) {
+    if (lastSampled.sequence === samplerSequenceId(validateSampler(checked.def.sampler))) alreadySampled = lastSampled.drawn;
+    else out.warn(`rx: ${name}: the sampler changed since the last submission (type, bounds, seed or LHS budget): earlier samples are not part of this plan; its points are new points`);
   }
+  const sweep = planSweep(checked, { extend, alreadySampled });
   for (const w of sweep.plan.warnings) out.warn(`rx: ${name}: ${w}`);
   // A nested stage: the earlier sweep's dataset rows × this sweep's own points.
   let points: (PlannedPoint & { from?: StageOrigin })[] = sweep.points;
