@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { gitdir } from '../test/helpers/gitdir.ts';
-import { Ledger, sweepDir } from '../src/ledger.ts';
+import { Ledger, sweepDir } from '../src/ledger/ledger.ts';
 import { dataset } from '../src/commands/dataset.ts';
 import { makeOut } from '../src/ui.ts';
 

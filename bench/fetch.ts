@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { cluster, makeSshHome, runAsCluster } from '../test/helpers/cluster.ts';
 import { gitdir } from '../test/helpers/gitdir.ts';
-import { Ledger, now, sweepDir, type LedgerEvent } from '../src/ledger.ts';
+import { Ledger, now, sweepDir, type LedgerEvent } from '../src/ledger/ledger.ts';
 import { fetch } from '../src/commands/fetch.ts';
 import { link } from '../src/commands/link.ts';
-import { remoteSource, rshCommand } from '../src/rsync.ts';
-import { sshCommandArgs, sshDestination } from '../src/transport/ssh.ts';
-import { resolveSshSettings } from '../src/transport/sshconfig.ts';
+import { remoteSource, rshCommand } from '../src/remote/rsync.ts';
+import { sshCommandArgs, sshDestination } from '../src/remote/transport/ssh.ts';
+import { resolveSshSettings } from '../src/remote/transport/sshconfig.ts';
 import { run } from '../src/proc.ts';
 import { makeOut } from '../src/ui.ts';
 

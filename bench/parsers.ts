@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parsers } from '../parsers/index.ts';
-import { applyTextPatcher, validatePatcher, type BuiltinPatcher } from '../src/patch.ts';
+import { applyTextPatcher, validatePatcher, type BuiltinPatcher } from '../src/sweep/patch.ts';
 
 const fixture = (name: string) => readFile(new URL(`../test/fixtures/mesa/${name}`, import.meta.url), 'utf8');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -7,8 +7,8 @@
 //   node --import tsx bench/points.ts       on its own (prints the same lines)
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/proc.ts';
-import { planPoints, type PlanDefinition } from '../src/plan.ts';
-import { grid, linspace, logspace, plist, zip, intspace } from '../src/space.ts';
+import { planPoints, type PlanDefinition } from '../src/sweep/plan.ts';
+import { grid, linspace, logspace, plist, zip, intspace } from '../src/sweep/space.ts';
 
 const N = 100_000;
 const TARGET_S = 2;

@@ -1,16 +1,16 @@
 // What sweep files and scripts import from 'remote-experiments'.
-export { defineSweep } from './sweep.ts';
-export type { SweepDefinition, RemoteConfig } from './sweep.ts';
-export type { BuiltinPatcher, PatcherFn, PatcherSpec, CustomTextPatcher } from './patch.ts';
-export type { Params, Point } from './points.ts';
-export { expandDimensions } from './points.ts';
-export { plist, grid, zip, star, linspace, logspace, intspace, expandPoints, expandValues } from './space.ts';
-export type { PointsSpec, ValuesSpec } from './space.ts';
-export { sample, samplerSequenceId } from './samplers.ts';
-export type { SamplerSpec, SamplerType, Bound, ValidSampler } from './samplers.ts';
-export { planPoints, validateSampler, DEFAULT_MAX_POINTS } from './plan.ts';
-export type { Plan, PlanDefinition, PlanOptions, PlannedPoint, PointOrigin } from './plan.ts';
-export { paramHash, canonicalJson } from './hash.ts';
+export { defineSweep } from './sweep/definition.ts';
+export type { SweepDefinition, RemoteConfig } from './sweep/definition.ts';
+export type { BuiltinPatcher, PatcherFn, PatcherSpec, CustomTextPatcher } from './sweep/patch.ts';
+export type { Params, Point } from './sweep/points.ts';
+export { expandDimensions } from './sweep/points.ts';
+export { plist, grid, zip, star, linspace, logspace, intspace, expandPoints, expandValues } from './sweep/space.ts';
+export type { PointsSpec, ValuesSpec } from './sweep/space.ts';
+export { sample, samplerSequenceId } from './sweep/samplers.ts';
+export type { SamplerSpec, SamplerType, Bound, ValidSampler } from './sweep/samplers.ts';
+export { planPoints, validateSampler, DEFAULT_MAX_POINTS } from './sweep/plan.ts';
+export type { Plan, PlanDefinition, PlanOptions, PlannedPoint, PointOrigin } from './sweep/plan.ts';
+export { paramHash, canonicalJson } from './sweep/hash.ts';
 export { RxError, ConfigError, CommandError, ConnectionError, StateError } from './errors.ts';
 export { submit } from './commands/submit.ts';
 export { status } from './commands/status.ts';

@@ -1,8 +1,8 @@
 // rx cancel: one scancel (or shell-queue cancel) call for every selected job of a sweep.
 import { ConfigError } from '../errors.ts';
-import { repoContext } from '../context.ts';
-import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../jobs.ts';
-import { TERMINAL_STATES, type JobState } from '../scheduler/types.ts';
+import { repoContext } from '../git/repo.ts';
+import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../remote/jobs.ts';
+import { TERMINAL_STATES, type JobState } from '../remote/scheduler/types.ts';
 import { makeOut, type Out } from '../ui.ts';
 
 const CANCELLABLE: JobState[] = ['PENDING', 'RUNNING', 'SUSPENDED', 'REQUEUED', 'COMPLETING'];

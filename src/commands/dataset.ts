@@ -5,17 +5,17 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { repoContext, type RepoContext } from '../context.ts';
-import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../jobs.ts';
-import { loadSweepFile, validateParse, type ParseEntry } from '../sweep.ts';
+import { repoContext, type RepoContext } from '../git/repo.ts';
+import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../remote/jobs.ts';
+import { loadSweepFile, validateParse, type ParseEntry } from '../sweep/definition.ts';
 import { fetch, MIRROR } from './fetch.ts';
 import { filesBelow } from '../files.ts';
 import { toStatus } from './status.ts';
-import { PARTIAL_DIR, patternRegExp } from '../rsync.ts';
-import { applyReducer, defaultReduce, type ReduceFn, type Reducer } from '../reduce.ts';
-import { buildDataset, writeDataset, type Dataset, type DatasetRun, type Format } from '../dataset.ts';
+import { PARTIAL_DIR, patternRegExp } from '../remote/rsync.ts';
+import { applyReducer, defaultReduce, type ReduceFn, type Reducer } from '../results/reduce.ts';
+import { buildDataset, writeDataset, type Dataset, type DatasetRun, type Format } from '../results/dataset.ts';
 import { parsers } from '../../parsers/index.ts';
-import type { SweepState } from '../ledger.ts';
+import type { SweepState } from '../ledger/ledger.ts';
 import { makeOut, type Out } from '../ui.ts';
 
 export interface DatasetOptions {

@@ -7,7 +7,7 @@ import { run } from '../proc.ts';
 import { submit } from './submit.ts';
 import { status } from './status.ts';
 import { dataset } from './dataset.ts';
-import { TERMINAL_STATES } from '../scheduler/types.ts';
+import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
 import { makeOut } from '../ui.ts';
 import { RxError } from '../errors.ts';
 
@@ -16,7 +16,7 @@ export async function demo(opts: { dir?: string; keep?: boolean; timeoutMs?: num
   const root = opts.dir ?? (await mkdtemp(join(tmpdir(), 'rx-demo-')));
   const work = join(root, 'quickstart');
   const origin = join(root, 'origin.git');
-  const example = fileURLToPath(new URL('../../examples/quickstart/', import.meta.url));
+  const example = fileURLToPath(new URL('../../examples/quickstart', import.meta.url));
   const g = (args: string[], cwd = work) => run(['git', ...args], { cwd, where: 'demo' });
   try {
     out.info(`demo: making a git repository from examples/quickstart in ${work}`);

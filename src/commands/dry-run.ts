@@ -1,10 +1,10 @@
 // rx submit --dry-run (psweep's simulate): the plan — points, hashes, what would be skipped, run
 // directory names and each patch's diff — with nothing created: no refs, no ledger, no remote.
 import { createTwoFilesPatch } from 'diff';
-import { git, verbs } from '../git.ts';
-import { previewCommits, type PointToBuild } from '../commits.ts';
-import { runDirName, uniquePrefixes } from '../rundir.ts';
-import type { FileChange } from '../patch.ts';
+import { git, verbs } from '../git/verbs.ts';
+import { previewCommits, type PointToBuild } from '../git/commits.ts';
+import { runDirName, uniquePrefixes } from '../remote/rundir.ts';
+import type { FileChange } from '../sweep/patch.ts';
 import type { Out } from '../ui.ts';
 
 export interface PlannedPoint {

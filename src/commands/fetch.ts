@@ -15,14 +15,14 @@ import { createHash } from 'node:crypto';
 import { join, posix, relative, resolve } from 'node:path';
 import { filesBelow } from '../files.ts';
 import { CommandError, ConfigError, ConnectionError } from '../errors.ts';
-import { repoContext } from '../context.ts';
-import { acquireLock, Ledger, sweepDir, type PointRecord } from '../ledger.ts';
-import { selectSweeps } from '../jobs.ts';
+import { repoContext } from '../git/repo.ts';
+import { acquireLock, Ledger, sweepDir, type PointRecord } from '../ledger/ledger.ts';
+import { selectSweeps } from '../remote/jobs.ts';
 import { run } from '../proc.ts';
-import { PARTIAL_DIR, filterRules, parseItemized, patternRegExp, pullArgs, remoteSource, rsyncExit, validateFetchPattern, type ItemizedEntry } from '../rsync.ts';
-import { connectSsh, sshCommandArgs, sshDestination } from '../transport/ssh.ts';
-import { resolveSshSettings, type SshSettings } from '../transport/sshconfig.ts';
-import type { RemoteSpec } from '../target.ts';
+import { PARTIAL_DIR, filterRules, parseItemized, patternRegExp, pullArgs, remoteSource, rsyncExit, validateFetchPattern, type ItemizedEntry } from '../remote/rsync.ts';
+import { connectSsh, sshCommandArgs, sshDestination } from '../remote/transport/ssh.ts';
+import { resolveSshSettings, type SshSettings } from '../remote/transport/sshconfig.ts';
+import type { RemoteSpec } from '../remote/target.ts';
 import { makeOut, type Out } from '../ui.ts';
 
 export interface FetchOptions {

@@ -10,11 +10,11 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { join, posix, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { repoContext } from '../context.ts';
-import { Ledger, sweepDir, type PointRecord, type SweepState } from '../ledger.ts';
-import { selectSweeps } from '../jobs.ts';
-import { loadSweepFile } from '../sweep.ts';
-import { patternRegExp, validateFetchPattern } from '../rsync.ts';
+import { repoContext } from '../git/repo.ts';
+import { Ledger, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
+import { selectSweeps } from '../remote/jobs.ts';
+import { loadSweepFile } from '../sweep/definition.ts';
+import { patternRegExp, validateFetchPattern } from '../remote/rsync.ts';
 import { fitName, flatPath, readFetchManifest, writeJsonAtomic } from './fetch.ts';
 import { makeOut, type Out } from '../ui.ts';
 

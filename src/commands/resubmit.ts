@@ -2,12 +2,12 @@
 // run directory (same commit). The ledger keeps every attempt's job id. Idempotent like submit:
 // the remote marker is per run dir and attempt, so a crash mid-way never gives a point two jobs.
 import { ConfigError } from '../errors.ts';
-import { repoContext } from '../context.ts';
-import { acquireLock, now, sweepDir } from '../ledger.ts';
-import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../jobs.ts';
-import { parseSubmitLine, type JobState } from '../scheduler/types.ts';
+import { repoContext } from '../git/repo.ts';
+import { acquireLock, now, sweepDir } from '../ledger/ledger.ts';
+import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../remote/jobs.ts';
+import { parseSubmitLine, type JobState } from '../remote/scheduler/types.ts';
 import { makeOut, type Out } from '../ui.ts';
-import type { RemoteSpec } from '../target.ts';
+import type { RemoteSpec } from '../remote/target.ts';
 
 /** What --failed means: every way a job can end other than COMPLETED. */
 export const RERUNNABLE: ReadonlySet<JobState> = new Set(['FAILED', 'TIMEOUT', 'CANCELLED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED']);

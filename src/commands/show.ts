@@ -1,9 +1,9 @@
 // rx show <sha|dir>: which point a commit or run directory is, its params, and its patch.
 import { createTwoFilesPatch } from 'diff';
 import { ConfigError } from '../errors.ts';
-import { repoContext } from '../context.ts';
-import { Ledger, listSweeps, sweepDir } from '../ledger.ts';
-import { git, verbs } from '../git.ts';
+import { repoContext } from '../git/repo.ts';
+import { Ledger, listSweeps, sweepDir } from '../ledger/ledger.ts';
+import { git, verbs } from '../git/verbs.ts';
 import { toStatus, type ExperimentStatus } from './status.ts';
 import { makeOut, type Out } from '../ui.ts';
 

@@ -1,8 +1,8 @@
 // rx status: one connection per remote, one status script for all of a sweep's live jobs.
-import { repoContext } from '../context.ts';
-import type { PointRecord } from '../ledger.ts';
-import { TERMINAL_STATES, type JobStatus } from '../scheduler/types.ts';
-import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../jobs.ts';
+import { repoContext } from '../git/repo.ts';
+import type { PointRecord } from '../ledger/ledger.ts';
+import { TERMINAL_STATES, type JobStatus } from '../remote/scheduler/types.ts';
+import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../remote/jobs.ts';
 import { makeOut, type Out } from '../ui.ts';
 
 export interface StatusOptions {

@@ -4,22 +4,22 @@
 import { join, resolve } from 'node:path';
 import { existsSync, rmdirSync } from 'node:fs';
 import { ConfigError, RxError, StateError } from '../errors.ts';
-import { git, verbs } from '../git.ts';
-import { checkSweep, loadSweepFile, planSweep, type LoadedSweep } from '../sweep.ts';
-import { samplerSequenceId, validateSampler } from '../samplers.ts';
-import { repoContext, ensureExcluded, type RepoContext } from '../context.ts';
-import { Ledger, acquireLock, listSweeps, now, sweepDir, type LedgerEvent, type PointRecord } from '../ledger.ts';
-import { buildCommits, computeChanges, refsFor, verifyAdoptable, type PointToBuild } from '../commits.ts';
-import { runDirName, uniquePrefixes } from '../rundir.ts';
-import { openTarget, outputRoot, remoteLabel, type RemoteSpec, type Target } from '../target.ts';
-import { createDirsScript } from '../remote-scripts.ts';
-import { parseSubmitLine } from '../scheduler/types.ts';
-import { canonicalJson } from '../hash.ts';
+import { git, verbs } from '../git/verbs.ts';
+import { checkSweep, loadSweepFile, planSweep, type LoadedSweep } from '../sweep/definition.ts';
+import { samplerSequenceId, validateSampler } from '../sweep/samplers.ts';
+import { repoContext, ensureExcluded, type RepoContext } from '../git/repo.ts';
+import { Ledger, acquireLock, listSweeps, now, sweepDir, type LedgerEvent, type PointRecord } from '../ledger/ledger.ts';
+import { buildCommits, computeChanges, refsFor, verifyAdoptable, type PointToBuild } from '../git/commits.ts';
+import { runDirName, uniquePrefixes } from '../remote/rundir.ts';
+import { openTarget, outputRoot, remoteLabel, type RemoteSpec, type Target } from '../remote/target.ts';
+import { createDirsScript } from '../remote/scripts.ts';
+import { parseSubmitLine } from '../remote/scheduler/types.ts';
+import { canonicalJson } from '../sweep/hash.ts';
 import { makeOut, type Out } from '../ui.ts';
 import { planDryRun, printDryRun, type PlannedPoint as DryRunPoint } from './dry-run.ts';
 import { dataset } from './dataset.ts';
-import { stagePoints, type StageOrigin } from '../stages.ts';
-import type { PlannedPoint } from '../plan.ts';
+import { stagePoints, type StageOrigin } from '../sweep/stages.ts';
+import type { PlannedPoint } from '../sweep/plan.ts';
 
 export interface SubmitOptions {
   cwd: string;

@@ -1,6 +1,6 @@
 // rx sweeps: every sweep of this repository with its point counts and job states.
-import { repoContext } from '../context.ts';
-import { refreshStates, selectSweeps, withLedger, withTarget, finished } from '../jobs.ts';
+import { repoContext } from '../git/repo.ts';
+import { refreshStates, selectSweeps, withLedger, withTarget, finished } from '../remote/jobs.ts';
 import { toStatus } from './status.ts';
 import { makeOut, type Out } from '../ui.ts';
 

@@ -9,9 +9,9 @@ import { clusterSession, runAsCluster, type ClusterInfo, type SshHome } from '..
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
 import { rx, rxJson, eventually } from '../helpers/rx.ts';
 import { assertDirIsTree, refs } from '../helpers/assertions.ts';
-import { paramHash } from '../../src/hash.ts';
+import { paramHash } from '../../src/sweep/hash.ts';
 
-const quickstart = fileURLToPath(new URL('../../examples/quickstart/', import.meta.url));
+const quickstart = fileURLToPath(new URL('../../examples/quickstart', import.meta.url));
 type Rec = { key: string; sha: string; dir: string; jobId: string; status: string; params: Record<string, unknown> };
 type Row = { sweep: string; sha: string; dir: string; jobId: string; state: string; exitCode: number | null; params: Record<string, unknown> };
 

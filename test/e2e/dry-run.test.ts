@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { gitdir } from '../helpers/gitdir.ts';
 import { rx, rxJson } from '../helpers/rx.ts';
 import { refs } from '../helpers/assertions.ts';
-import { paramHash } from '../../src/hash.ts';
+import { paramHash } from '../../src/sweep/hash.ts';
 
-const quickstart = fileURLToPath(new URL('../../examples/quickstart/', import.meta.url));
+const quickstart = fileURLToPath(new URL('../../examples/quickstart', import.meta.url));
 type Plan = { key: string; params: Record<string, unknown>; hash: string; dir: string | null; skipped: boolean; sha: string | null; diff: string | null };
 
 test('--dry-run prints the plan and creates nothing: no refs, no .rx/, no exclude entry, no remote contact', async t => {

@@ -13,9 +13,9 @@ import { fetch, type FetchResult } from '../../src/commands/fetch.ts';
 import { link } from '../../src/commands/link.ts';
 import { ConfigError, ConnectionError } from '../../src/errors.ts';
 import { makeOut } from '../../src/ui.ts';
-import { Ledger } from '../../src/ledger.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
 
-const quickstart = fileURLToPath(new URL('../../examples/quickstart/', import.meta.url));
+const quickstart = fileURLToPath(new URL('../../examples/quickstart', import.meta.url));
 const quiet = makeOut({ json: true });
 type Rec = { key: string; sha: string; dir: string; params: Record<string, unknown> };
 type Row = { state: string };

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { gitdir } from '../helpers/gitdir.ts';
 import { rxJson, eventually } from '../helpers/rx.ts';
 import { clusterSession, runAsCluster } from '../helpers/cluster.ts';
-import { Ledger } from '../../src/ledger.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
 
 type Row = { key: string; jobId: string; state: string; exitCode: number | null; attempts: number; params: Record<string, unknown>; dir: string };
 

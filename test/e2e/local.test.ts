@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { gitdir } from '../helpers/gitdir.ts';
 import { rx, rxJson, eventually } from '../helpers/rx.ts';
 import { assertDirIsTree, refs } from '../helpers/assertions.ts';
-import { paramHash } from '../../src/hash.ts';
-import { Ledger } from '../../src/ledger.ts';
+import { paramHash } from '../../src/sweep/hash.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
 
-const quickstart = fileURLToPath(new URL('../../examples/quickstart/', import.meta.url));
+const quickstart = fileURLToPath(new URL('../../examples/quickstart', import.meta.url));
 type Rec = { key: string; sha: string; dir: string; jobId: string; status: string; params: Record<string, unknown>; hash: string };
 type Row = { sweep: string; sha: string; dir: string; jobId: string; state: string; exitCode: number | null; params: Record<string, unknown> };
 

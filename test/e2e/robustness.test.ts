@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { gitdir } from '../helpers/gitdir.ts';
 import { rx, rxJson, eventually } from '../helpers/rx.ts';
 import { refs } from '../helpers/assertions.ts';
-import { Ledger } from '../../src/ledger.ts';
+import { Ledger } from '../../src/ledger/ledger.ts';
 import { run } from '../../src/proc.ts';
 
 const files = {

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { shq } from '../../src/quote.ts';
-import { slurm } from '../../src/scheduler/slurm.ts';
-import { parseSubmitLine, TERMINAL_STATES, type JobSpec, type JobStatus } from '../../src/scheduler/types.ts';
+import { slurm } from '../../src/remote/scheduler/slurm.ts';
+import { parseSubmitLine, TERMINAL_STATES, type JobSpec, type JobStatus } from '../../src/remote/scheduler/types.ts';
 import { cluster, runAsCluster } from '../helpers/cluster.ts';
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));

@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { CommandError, ConnectionError } from '../../src/errors.ts';
 import { run, startDaemon, type Daemon } from '../../src/proc.ts';
 import { shq } from '../../src/quote.ts';
-import { checkHostKey, fingerprintSha256, readKnownHostsFiles } from '../../src/transport/knownhosts.ts';
-import { localTransport } from '../../src/transport/local.ts';
-import { connectSsh, sshCommandArgs, sshDestination, type ConnectSshOptions, type SshTransport } from '../../src/transport/ssh.ts';
+import { checkHostKey, fingerprintSha256, readKnownHostsFiles } from '../../src/remote/transport/knownhosts.ts';
+import { localTransport } from '../../src/remote/transport/local.ts';
+import { connectSsh, sshCommandArgs, sshDestination, type ConnectSshOptions, type SshTransport } from '../../src/remote/transport/ssh.ts';
 import { freePort, genKey, startSshd, type TestSshd } from '../helpers/sshd.ts';
 
 let d: TestSshd;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import fc from 'fast-check';
-import { applyReducer, defaultReduce, parseWhere, validateReducer } from '../../src/reduce.ts';
-import { buildDataset, parquetType, toCsv, toJsonLines, PROVENANCE } from '../../src/dataset.ts';
+import { applyReducer, defaultReduce, parseWhere, validateReducer } from '../../src/results/reduce.ts';
+import { buildDataset, parquetType, toCsv, toJsonLines, PROVENANCE } from '../../src/results/dataset.ts';
 import { parsers } from '../../parsers/index.ts';
 import { ConfigError } from '../../src/errors.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCatFileBatch, fastImportPath } from '../../src/git.ts';
+import { parseCatFileBatch, fastImportPath } from '../../src/git/verbs.ts';
 import { run } from '../../src/proc.ts';
 import { gitdir } from '../helpers/gitdir.ts';
 

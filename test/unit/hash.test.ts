@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { canonicalJson, paramHash } from '../../src/hash.ts';
+import { canonicalJson, paramHash } from '../../src/sweep/hash.ts';
 
 test('hash is independent of key order, at every depth', () => {
   fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), obj => {

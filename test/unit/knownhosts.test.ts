@@ -17,7 +17,7 @@ import {
   lookupHost,
   parseKnownHosts,
   readKnownHostsFiles,
-} from '../../src/transport/knownhosts.ts';
+} from '../../src/remote/transport/knownhosts.ts';
 
 let tmp: string;
 /** `ssh-ed25519 AAAA…` public keys made by ssh-keygen. */

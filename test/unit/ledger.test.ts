@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, hostname } from 'node:os';
-import { Ledger, acquireLock, fold } from '../../src/ledger.ts';
+import { Ledger, acquireLock, fold } from '../../src/ledger/ledger.ts';
 import { StateError } from '../../src/errors.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rx-ledger-'));
@@ -91,7 +91,7 @@ test('concurrent appends from several processes never interleave or lose events'
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   new Ledger(dir, 's').append(point('0'));
   const { run } = await import('../../src/proc.ts');
-  const script = (w: number) => `import { Ledger } from ${JSON.stringify(new URL('../../src/ledger.ts', import.meta.url).href)};
+  const script = (w: number) => `import { Ledger } from ${JSON.stringify(new URL('../../src/ledger/ledger.ts', import.meta.url).href)};
     const l = new Ledger(${JSON.stringify(dir)}, 's');
     for (let i = 0; i < 200; i++) l.append({ t: 'error', at: 'x', key: '0', phase: 'w${'$'}{${w}}', message: 'm'.repeat(${w} * 500) + i });`;
   await Promise.all([1, 2, 3].map(w => run([process.execPath, '--import', 'tsx', '--input-type=module', '-e', script(w)])));

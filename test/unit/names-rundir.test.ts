@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { validateSweepName, validateRepoPath } from '../../src/names.ts';
-import { runDirName, uniquePrefixes } from '../../src/rundir.ts';
+import { validateSweepName, validateRepoPath } from '../../src/sweep/names.ts';
+import { runDirName, uniquePrefixes } from '../../src/remote/rundir.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { run } from '../../src/proc.ts';
 

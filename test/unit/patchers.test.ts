@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { patchers, PatchError } from '../../patchers/index.ts';
 import { mesaHas } from '../../patchers/mesa.ts';
 import { parsers } from '../../parsers/index.ts';
-import { applyTextPatcher, patcherFiles, validatePatcher, type BuiltinPatcher } from '../../src/patch.ts';
+import { applyTextPatcher, patcherFiles, validatePatcher, type BuiltinPatcher } from '../../src/sweep/patch.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { patchers as fromPackage, parsers as parsersFromPackage } from '../../src/index.ts';
 

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
-import { planPoints, DEFAULT_MAX_POINTS, type PlanDefinition } from '../../src/plan.ts';
-import { grid, plist, zip, star } from '../../src/space.ts';
-import { sample, type SamplerSpec, type SamplerType } from '../../src/samplers.ts';
-import { expandDimensions } from '../../src/points.ts';
-import { paramHash } from '../../src/hash.ts';
+import { planPoints, DEFAULT_MAX_POINTS, type PlanDefinition } from '../../src/sweep/plan.ts';
+import { grid, plist, zip, star } from '../../src/sweep/space.ts';
+import { sample, type SamplerSpec, type SamplerType } from '../../src/sweep/samplers.ts';
+import { expandDimensions } from '../../src/sweep/points.ts';
+import { paramHash } from '../../src/sweep/hash.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const configError = (re: RegExp) => (e: unknown) => e instanceof ConfigError && re.test(e.message);

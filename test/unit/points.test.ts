@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { expandDimensions } from '../../src/points.ts';
+import { expandDimensions } from '../../src/sweep/points.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 test('grid order matches RemoteExperiments make_grid: last key fastest', () => {

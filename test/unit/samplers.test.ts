@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { sample, unitSample, validateSampler, samplerSequenceId, sobolDirections, type SamplerSpec, type SamplerType } from '../../src/samplers.ts';
-import { JOE_KUO_DIRECTIONS, SOBOL_MAX_DIMS } from '../../src/sobol-directions.ts';
+import { sample, unitSample, validateSampler, samplerSequenceId, sobolDirections, type SamplerSpec, type SamplerType } from '../../src/sweep/samplers.ts';
+import { JOE_KUO_DIRECTIONS, SOBOL_MAX_DIMS } from '../../src/sweep/sobol-directions.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const configError = (re: RegExp) => (e: unknown) => e instanceof ConfigError && re.test(e.message);

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/proc.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { parseSubmitLine, TERMINAL_STATES, type JobSpec, type JobStatus, type Scheduler } from '../../src/scheduler/types.ts';
-import { shellScheduler, parseShellStatus, shellOutputFile } from '../../src/scheduler/shell.ts';
+import { parseSubmitLine, TERMINAL_STATES, type JobSpec, type JobStatus, type Scheduler } from '../../src/remote/scheduler/types.ts';
+import { shellScheduler, parseShellStatus, shellOutputFile } from '../../src/remote/scheduler/shell.ts';
 
 const roots: string[] = [];
 after(async () => {

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
-import { plist, grid, zip, star, linspace, logspace, intspace, expandPoints } from '../../src/space.ts';
-import { expandDimensions, type Params } from '../../src/points.ts';
+import { plist, grid, zip, star, linspace, logspace, intspace, expandPoints } from '../../src/sweep/space.ts';
+import { expandDimensions, type Params } from '../../src/sweep/points.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { canonicalJson } from '../../src/hash.ts';
+import { canonicalJson } from '../../src/sweep/hash.ts';
 
 const configError = (re: RegExp) => (e: unknown) => e instanceof ConfigError && re.test(e.message);
 

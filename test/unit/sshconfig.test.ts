@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import { run } from '../../src/proc.ts';
-import { sshCommandArgs, sshDestination } from '../../src/transport/ssh.ts';
-import { parseJumpSpec, proxyCommandAsJump, resolveSshSettings, type ResolveOptions } from '../../src/transport/sshconfig.ts';
+import { sshCommandArgs, sshDestination } from '../../src/remote/transport/ssh.ts';
+import { parseJumpSpec, proxyCommandAsJump, resolveSshSettings, type ResolveOptions } from '../../src/remote/transport/sshconfig.ts';
 
 let tmp: string;
 let n = 0;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stagePoints, validateFrom } from '../../src/stages.ts';
-import { buildDataset, PROVENANCE } from '../../src/dataset.ts';
-import { planPoints } from '../../src/plan.ts';
+import { stagePoints, validateFrom } from '../../src/sweep/stages.ts';
+import { buildDataset, PROVENANCE } from '../../src/results/dataset.ts';
+import { planPoints } from '../../src/sweep/plan.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const prov = (key: string, state = 'COMPLETED') => Object.fromEntries(PROVENANCE.map(c => [c, c === 'key' ? key : c === 'state' ? state : c === 'sha' ? `sha${key}` : null])) as never;

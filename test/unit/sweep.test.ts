@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { loadSweep, validateSweep } from '../../src/sweep.ts';
+import { loadSweep, validateSweep } from '../../src/sweep/definition.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 const base = { name: 's', branch: 'main', patcher: { type: 'mesa', file: 'inlist' } };

@@ -1,11 +1,11 @@
 // Asking the scheduler about a sweep's jobs and recording the answers: shared by status, cancel
 // and resubmit. One connection per sweep's remote, one status script for all its live jobs.
-import { ConfigError } from './errors.ts';
-import { Ledger, listSweeps, now, sweepDir, type PointRecord, type SweepState } from './ledger.ts';
+import { ConfigError } from '../errors.ts';
+import { Ledger, listSweeps, now, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { openTarget, type RemoteSpec, type Target } from './target.ts';
 import { TERMINAL_STATES } from './scheduler/types.ts';
-import { validateSweepName } from './names.ts';
-import type { RepoContext } from './context.ts';
+import { validateSweepName } from '../sweep/names.ts';
+import type { RepoContext } from '../git/repo.ts';
 
 /** The sweeps a command acts on: the one named (which must exist), or all. */
 export function selectSweeps(ctx: RepoContext, sweep: string | undefined): string[] {

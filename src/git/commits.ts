@@ -3,12 +3,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { fastImportPath, git, verbs } from './git.ts';
-import { canonicalJson } from './hash.ts';
-import { applyFunctionPatcher, applyTextPatcher, patcherFiles, snapshot, type FileChange, type PatcherSpec } from './patch.ts';
-import { ConfigError, StateError } from './errors.ts';
-import type { Params } from './points.ts';
-import type { StageOrigin } from './stages.ts';
+import { fastImportPath, git, verbs } from './verbs.ts';
+import { canonicalJson } from '../sweep/hash.ts';
+import { applyFunctionPatcher, applyTextPatcher, patcherFiles, snapshot, type FileChange, type PatcherSpec } from '../sweep/patch.ts';
+import { ConfigError, StateError } from '../errors.ts';
+import type { Params } from '../sweep/points.ts';
+import type { StageOrigin } from '../sweep/stages.ts';
 
 export interface PointToBuild {
   key: string;

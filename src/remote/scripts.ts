@@ -1,5 +1,5 @@
 // The bash run on the target to make run directories: batched, one script for a whole submission.
-import { shq, shqPath } from './quote.ts';
+import { shq, shqPath } from '../quote.ts';
 
 export interface DirToCreate {
   key: string;

@@ -6,7 +6,7 @@
 // Only integer arithmetic (Math.imul, shifts) and exactly representable divisions by powers of two
 // produce the unit-cube coordinates, so they are bit-identical on every platform; mapping onto
 // bounds adds one IEEE multiply-add (and Math.log/Math.exp for log-scale bounds).
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import { paramHash } from './hash.ts';
 import type { Params } from './points.ts';
 import { JOE_KUO_DIRECTIONS, SOBOL_MAX_DIMS } from './sobol-directions.ts';

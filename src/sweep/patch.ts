@@ -1,10 +1,10 @@
 // Turning a point's config into file changes on top of the base commit.
 import { mkdtemp, readFile, rm, cp, lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { filesBelow } from './files.ts';
+import { filesBelow } from '../files.ts';
 import { tmpdir } from 'node:os';
-import { ConfigError } from './errors.ts';
-import { PATCHERS, PatchError, type PatcherType, type PatcherImpl } from '../patchers/index.ts';
+import { ConfigError } from '../errors.ts';
+import { PATCHERS, PatchError, type PatcherType, type PatcherImpl } from '../../patchers/index.ts';
 import { validateRepoPath } from './names.ts';
 import type { Params } from './points.ts';
 

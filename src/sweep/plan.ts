@@ -23,7 +23,7 @@
 //   fewer points than grid × drawn.
 // - Errors are ConfigError with the offending key of the sweep file (`sampler.bounds.x`,
 //   `points.grid[1]`, `maxPoints`, `--extend`); nothing is half-planned.
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import { paramHash } from './hash.ts';
 import { expandDimensions, type Params } from './points.ts';
 import { validateSampler, sample, samplerSequenceId, type SamplerSpec, type SamplerType } from './samplers.ts';

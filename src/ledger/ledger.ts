@@ -6,9 +6,9 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, statSync, writeSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { StateError } from './errors.ts';
-import type { JobStatus } from './scheduler/types.ts';
-import type { Params } from './points.ts';
+import { StateError } from '../errors.ts';
+import type { JobStatus } from '../remote/scheduler/types.ts';
+import type { Params } from '../sweep/points.ts';
 
 export const LEDGER_VERSION = 1;
 

@@ -1,5 +1,5 @@
 // Names that end up in git refs, directory names and remote shell text: validated before any use.
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 const SWEEP_NAME = /^[A-Za-z0-9._-]+$/;
 

@@ -1,8 +1,8 @@
 // Per-run reduction of a parsed output file into a few result values (the dataset's columns).
 // Built-in reducers work on tables (MESA history/profile, CSV/TSV); anything else is flattened.
-import { ConfigError } from './errors.ts';
-import { MesaData } from '../parsers/mesa-data.ts';
-import type { CsvTable } from '../parsers/csv.ts';
+import { ConfigError } from '../errors.ts';
+import { MesaData } from '../../parsers/mesa-data.ts';
+import type { CsvTable } from '../../parsers/csv.ts';
 
 export type Op = '<' | '<=' | '>' | '>=' | '==' | '!=';
 

@@ -1,14 +1,14 @@
 // Where a sweep's runs go: a transport (this machine or ssh) plus a scheduler, and the paths on it.
 import { join, isAbsolute } from 'node:path';
-import { ConfigError } from './errors.ts';
-import type { LoadedSweep } from './sweep.ts';
+import { ConfigError } from '../errors.ts';
+import type { LoadedSweep } from '../sweep/definition.ts';
 import type { Transport } from './transport/types.ts';
 import type { Scheduler } from './scheduler/types.ts';
 import { localTransport } from './transport/local.ts';
 import { connectSsh } from './transport/ssh.ts';
 import { slurm } from './scheduler/slurm.ts';
 import { shellScheduler } from './scheduler/shell.ts';
-import { run } from './proc.ts';
+import { run } from '../proc.ts';
 
 export type RemoteSpec = LoadedSweep['remote'];
 

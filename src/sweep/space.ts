@@ -2,7 +2,7 @@
 // logspace, intspace. Every helper returns a plain array (`Params[]` or `number[]`) and they
 // compose: `points: grid(plist('a', linspace(0, 1, 5)), zip(plist('b', [1, 2]), plist('c', ['x', 'y'])))`.
 // `expandPoints` evaluates the same helpers written as data, for YAML/JSON sweep files.
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import { canonicalJson } from './hash.ts';
 import type { Params } from './points.ts';
 

@@ -1,7 +1,7 @@
 // Git, as data: each verb is { argv, parse } and one executor runs it (simple-git's shape), through
 // proc.ts. Plumbing only, so the user's working tree, index, HEAD and branches are never touched.
-import { ConfigError, CommandError } from './errors.ts';
-import { run, type ProcResult } from './proc.ts';
+import { ConfigError, CommandError } from '../errors.ts';
+import { run, type ProcResult } from '../proc.ts';
 
 export interface GitVerb<T> {
   argv: string[];

@@ -65,8 +65,8 @@
 // apart from Slurm's markers so that switching schedulers never reuses a foreign id), all under
 // flock on `<stateDir>/.shell-submit.lock`. Job directories are never deleted by rx.
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../errors.ts';
-import { shq, shqPath } from '../quote.ts';
+import { ConfigError } from '../../errors.ts';
+import { shq, shqPath } from '../../quote.ts';
 import { attemptSuffix, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 export interface ShellSchedulerOptions {

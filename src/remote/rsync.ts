@@ -2,7 +2,7 @@
 // command appended raw), filter rules generated from the user's globs, the `-e` quoting rsync
 // itself understands, and parsing of the itemized output. Pure: spawns nothing (src/proc.ts does).
 import { createRequire } from 'node:module';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Patterns

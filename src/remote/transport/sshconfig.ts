@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import SSHConfig from 'ssh-config';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../../errors.ts';
 
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no';
 

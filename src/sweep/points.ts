@@ -1,5 +1,5 @@
 // Points of a sweep: the cartesian product of its dimensions over the base config.
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 export type Params = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 // Slurm as bash fragments (sbatch / squeue + sacct + scontrol / scancel) and a pure parser of their output.
 import { createHash } from 'node:crypto';
-import { ConfigError, StateError } from '../errors.ts';
-import { shq, shqPath } from '../quote.ts';
+import { ConfigError, StateError } from '../../errors.ts';
+import { shq, shqPath } from '../../quote.ts';
 import { TERMINAL_STATES, attemptSuffix, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 /** How many job ids go into one squeue/sacct `-j` list or one scancel call. */

@@ -4,14 +4,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import { validateSweepName, validateRepoPath } from './names.ts';
 import type { Params } from './points.ts';
 import { planPoints, type Plan, type PlanOptions, type PlannedPoint } from './plan.ts';
 import type { PointsSpec, ValuesSpec } from './space.ts';
 import type { SamplerSpec } from './samplers.ts';
-import { validateReducer, type Reducer, type ReduceFn } from './reduce.ts';
-import { parserFor, type ParserName } from '../parsers/index.ts';
+import { validateReducer, type Reducer, type ReduceFn } from '../results/reduce.ts';
+import { parserFor, type ParserName } from '../../parsers/index.ts';
 import { validateFrom, type FromSpec } from './stages.ts';
 import { validatePatcher, type PatcherSpec } from './patch.ts';
 

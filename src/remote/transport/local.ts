@@ -1,7 +1,7 @@
 // The local transport: scripts run with `bash -s` on this machine, through proc.ts.
 import { randomBytes } from 'node:crypto';
-import { CommandError } from '../errors.ts';
-import { run } from '../proc.ts';
+import { CommandError } from '../../errors.ts';
+import { run } from '../../proc.ts';
 import type { ExecOptions, ExecResult, Transport } from './types.ts';
 
 const END_MARK = '# rx: end of script';

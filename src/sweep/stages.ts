@@ -1,12 +1,12 @@
 // Nested stages (enchanted-surrogates' run orders): a sweep whose points are the product of an
 // earlier sweep's dataset rows (its params and parsed results) with its own points, so code 2 is
 // driven by code 1's outputs.
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import { paramHash } from './hash.ts';
 import { validateSweepName } from './names.ts';
 import type { Params } from './points.ts';
 import type { PlannedPoint } from './plan.ts';
-import type { Dataset } from './dataset.ts';
+import type { Dataset } from '../results/dataset.ts';
 
 type Cond = { eq?: unknown; ne?: unknown; gt?: number; gte?: number; lt?: number; lte?: number; in?: unknown[] };
 

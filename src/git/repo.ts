@@ -1,7 +1,7 @@
 // The user's repository as rx sees it: its top, and rx's own folder .rx/ (git-ignored).
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { git, repoTop, verbs } from './git.ts';
+import { git, repoTop, verbs } from './verbs.ts';
 
 export interface RepoContext {
   top: string;
