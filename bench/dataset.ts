@@ -19,7 +19,7 @@ export async function benchDataset(say: (line: string) => void): Promise<void> {
     const ledger = new Ledger(sweepDir(join(g.work, '.rx'), 'bench'), 'bench');
     const at = new Date().toISOString();
     const definition = { name: 'bench', parse: { file: 'history.data', parser: 'mesaHistory', reduce: [{ last: ['star_age', 'log_L'] }, { max: ['log_L'] }, { at: { where: 'model_number >= 3', columns: ['star_age'] } }] } };
-    ledger.append({ t: 'sweep', at, name: 'bench', file: join(g.root, 'none.json'), branch: 'main', base: '0'.repeat(40), definition, remote: { host: 'local', scheduler: 'shell', script: 'run.sbatch', label: 'local' } });
+    ledger.append({ t: 'sweep', at, name: 'bench', file: join(g.root, 'none.json'), branch: 'main', base: '0'.repeat(40), definition, functions: [], remote: { host: 'local', scheduler: 'shell', script: 'run.sbatch', label: 'local' } });
     for (let i = 1; i <= N; i++) {
       const key = String(i);
       const sha = createHash('sha1').update(key).digest('hex');

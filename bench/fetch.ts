@@ -12,8 +12,7 @@ import { Ledger, now, sweepDir, type LedgerEvent } from '../src/ledger/ledger.ts
 import { fetch } from '../src/commands/fetch.ts';
 import { link } from '../src/commands/link.ts';
 import { remoteSource, rshCommand } from '../src/remote/rsync.ts';
-import { sshCommandArgs, sshDestination } from '../src/remote/transport/ssh.ts';
-import { resolveSshSettings } from '../src/remote/transport/sshconfig.ts';
+import { rsyncShell } from '../src/remote/target.ts';
 import { run } from '../src/proc.ts';
 import { makeOut } from '../src/ui.ts';
 
@@ -42,10 +41,10 @@ export async function benchFetch(say: (line: string) => void): Promise<void> {
     const setup = performance.now() - t0;
 
     // The ledger, as rx submit would have left it.
-    const remote = { host: ssh.alias, scheduler: 'slurm', script: 'run.sbatch', repo: `~/${root}/repo`, output, label: ssh.alias };
+    const remote = { host: ssh.alias, scheduler: 'slurm' as const, script: 'run.sbatch', repo: `~/${root}/repo`, output, label: ssh.alias };
     const at = now();
     const ledger = new Ledger(sweepDir(join(g.work, '.rx'), name), name);
-    const events: LedgerEvent[] = [{ t: 'sweep', at, name, file: 'sweep.json', branch: 'main', base: shas[0]!, definition: { name, branch: 'main', base_config: { y: 0 }, dimensions: { x: shas.map((_, i) => i) } }, remote }];
+    const events: LedgerEvent[] = [{ t: 'sweep', at, name, file: 'sweep.json', branch: 'main', base: shas[0]!, definition: { name, branch: 'main', base_config: { y: 0 }, dimensions: { x: shas.map((_, i) => i) } }, functions: [], remote }];
     shas.forEach((sha, i) => {
       const key = String(i + 1);
       events.push({ t: 'point', at, key, params: { x: i, y: 0 }, varied: { x: i }, hash: sha, base: shas[0]!, repeat: 0 });
@@ -72,14 +71,14 @@ export async function benchFetch(say: (line: string) => void): Promise<void> {
     if (l2.unchanged !== N) throw new Error(`link again: ${l2.unchanged} unchanged`);
 
     // One rsync (one ssh connection) per file, as RemoteExperiments' getter does.
-    const settings = resolveSshSettings({ host: ssh.alias });
-    const rsh = rshCommand(sshCommandArgs(settings));
+    const shell = (await rsyncShell(remote))!;
+    const rsh = rshCommand(shell.ssh);
     const dst = join(g.root, 'per-file');
     await mkdir(dst);
     const sample = Math.min(PER_FILE_SAMPLE, N);
     const t1 = performance.now();
     for (let i = 0; i < sample; i++) {
-      const src = remoteSource(sshDestination(settings), `${output}/${rundirs[i]}`) + 'history.data';
+      const src = remoteSource(shell.destination, `${output}/${rundirs[i]}`) + 'history.data';
       await run(['rsync', '-t', '-s', '-e', rsh, src, join(dst, `${rundirs[i]}_history.data`)]);
     }
     const perFile = (performance.now() - t1) / sample;

@@ -1,6 +1,7 @@
-// npm run bench: measurements appended to BENCHMARKS.md. Needs the test cluster (root):
-// test/cluster/up.sh is started if it is not up.
+// npm run bench: measurements appended to BENCHMARKS.md (`npm run bench -- startup fetch` runs only
+// those sections). Needs the built CLI (npm run build) and the test cluster (root): test/cluster/up.sh.
 //
+// startup: whole rx processes against `node -e 0`.
 // submit: a 1000-point sweep over ssh to the local Slurm, total and per phase, and in the same run
 // the "one point at a time" mode RemoteExperiments uses (one push and one ssh connection per point)
 // on a sample of points, for the per-point ratio.
@@ -16,6 +17,7 @@ import { benchPlanning } from './points.ts';
 import { benchFetch } from './fetch.ts';
 import { benchDataset } from './dataset.ts';
 import { benchParsers } from './parsers.ts';
+import { benchStartup } from './startup.ts';
 import { makeOut } from '../src/ui.ts';
 
 const N = Number(process.env.RX_BENCH_N ?? 1000);
@@ -80,6 +82,7 @@ async function main() {
   say(`\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
   // name (for `npm run bench -- <name>…`), heading, measurement; the planning bench writes its own heading.
   const sections: [string, string | null, () => Promise<void>][] = [
+    ['startup', 'Start-up of the rx command', () => benchStartup(say)],
     ['submit', 'rx submit over ssh to the local Slurm', benchSubmit],
     ['points', null, () => benchPlanning(say)],
     ['fetch', 'rx fetch / rx link over ssh to the local Slurm', () => benchFetch(say)],

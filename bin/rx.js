@@ -1,20 +1,22 @@
 #!/usr/bin/env node
-// Entry point: TypeScript (the package's source and users' sweep.ts files) loads through tsx, and
-// `import ... from 'remote-experiments'` in a sweep file resolves to this very package wherever
-// the sweep file lives (ESM through a resolve hook; CommonJS, which is what tsx makes of a sweep.ts
-// outside any "type": "module" package, through the CommonJS resolver).
-import Module, { register } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { register as registerTsx } from 'tsx/esm/api';
-import { register as registerTsxCjs } from 'tsx/cjs/api';
+// The `rx` command: the compiled CLI (dist/, built by `npm run build`, which `prepare` runs on
+// install). An install whose scripts were not allowed to run (npm's allow-scripts policy, for a
+// git dependency) has the sources but no dist/: rx then runs them through tsx and says how to build.
+import { existsSync } from 'node:fs';
 
-const self = new URL('../src/index.ts', import.meta.url);
-registerTsx();
-registerTsxCjs();
-register(new URL('../src/self-resolve.mjs', import.meta.url), { data: { target: self.href } });
-const resolveFilename = Module._resolveFilename;
-Module._resolveFilename = function (request, ...rest) {
-  return request === 'remote-experiments' ? fileURLToPath(self) : resolveFilename.call(this, request, ...rest);
-};
-const { main } = await import('../src/cli.ts');
+const compiled = new URL('../dist/src/cli.js', import.meta.url);
+let main;
+if (existsSync(compiled)) {
+  ({ main } = await import(compiled.href));
+} else {
+  const sources = new URL('../src/cli.ts', import.meta.url);
+  if (!existsSync(sources)) {
+    process.stderr.write('rx: this installation has neither dist/ nor src/: reinstall remote-experiments\n');
+    process.exit(70);
+  }
+  process.stderr.write('rx: not built (the install did not run its build step); running from sources. Build once with: npm run build (in ' + new URL('..', import.meta.url).pathname + ')\n');
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(sources.href));
+}
 process.exitCode = await main(process.argv);

@@ -22,7 +22,18 @@ export type { JsonValue } from './json.ts';
 export type { KeyValue } from './keyvalue.ts';
 export type { SlurmOut, SlurmOutOptions } from './slurm-out.ts';
 
-export type ParserName = 'mesaInlist' | 'mesaHistory' | 'mesaProfile' | 'csv' | 'tsv' | 'json' | 'yaml' | 'keyvalue' | 'sbatch' | 'slurmOut';
+/** The parsers a sweep's `parse` entries (and `fromFile`) can name: the one registry of names. */
+const byName = { mesaInlist, mesaHistory, mesaProfile, csv, tsv, json, yaml, keyvalue, sbatch, slurmOut } as const;
+
+export type ParserName = keyof typeof byName;
+
+/** Every parser name, in registry order. */
+export const parserNames = Object.keys(byName) as readonly ParserName[];
+
+/** Is `name` one of the parser names? */
+export function isParserName(name: unknown): name is ParserName {
+  return typeof name === 'string' && Object.hasOwn(byName, name);
+}
 
 /** Which parser suits a file, by its name (`history.data`, `profile12.data`, `inlist_project`, `x.csv`, `slurm-42.out`, …); undefined if none. */
 export function parserFor(path: string): ParserName | undefined {
@@ -43,11 +54,9 @@ export function parserFor(path: string): ParserName | undefined {
 /** Reads and parses a file, with the parser named or chosen by `parserFor`; errors name the path. */
 async function fromFile(path: string, name?: ParserName, opts: Omit<ParseOptions, 'file'> & Record<string, unknown> = {}): Promise<unknown> {
   const p = name ?? parserFor(path);
-  if (!p) throw new Error(`${path}: no parser for this file name; name one (${Object.keys(byName).join(', ')})`);
+  if (!p) throw new Error(`${path}: no parser for this file name; name one (${parserNames.join(', ')})`);
   return byName[p](await readFile(path), { ...opts, file: path });
 }
-
-const byName = { mesaInlist, mesaHistory, mesaProfile, csv, tsv, json, yaml, keyvalue, sbatch, slurmOut } as const;
 
 export const parsers = {
   ...byName,

@@ -10,114 +10,140 @@ export type JsonNode =
   | { kind: 'array'; start: number; end: number; items: JsonNode[] }
   | { kind: 'scalar'; start: number; end: number };
 
+type JsonEntry = { key: string; keyStart: number; value: JsonNode };
+
 /** Parses JSON text into nodes with character ranges. Malformed input is a ParseError with line and column. */
 export function jsonTree(text: string, file = 'file.json'): JsonNode {
-  let i = 0;
-  const n = text.length;
-  const fail = (at: number, why: string): never => {
-    throw errorAt(file, text, Math.min(at, n), why);
-  };
-  const ws = () => {
+  const p = new JsonScanner(text, file);
+  const root = p.value();
+  p.ws();
+  if (p.i < p.n) p.fail(p.i, `unexpected '${text[p.i]}' after the end of the JSON value`);
+  return root;
+}
+
+/** A recursive-descent parser over `text`; `i` is the position of the next character to read. */
+class JsonScanner {
+  i = 0;
+  readonly n: number;
+
+  constructor(
+    readonly text: string,
+    readonly file: string,
+  ) {
+    this.n = text.length;
+  }
+
+  fail(at: number, why: string): never {
+    throw errorAt(this.file, this.text, Math.min(at, this.n), why);
+  }
+
+  /** Skips JSON whitespace. */
+  ws(): void {
+    const text = this.text;
+    let i = this.i;
     for (;;) {
       const c = text.charCodeAt(i);
       if (c === 32 || c === 9 || c === 10 || c === 13) i++;
-      else return;
+      else break;
     }
-  };
-  const str = (): string => {
-    const s = i;
-    i++;
+    this.i = i;
+  }
+
+  /** The string opening at `i` (checked here so that errors have a position; decoded by JSON.parse). */
+  str(): string {
+    const { text, n } = this;
+    const s = this.i;
+    let i = s + 1;
     for (;;) {
-      if (i >= n) fail(s, 'unterminated string');
+      if (i >= n) this.fail(s, 'unterminated string');
       const c = text.charCodeAt(i);
       if (c === 34) break;
-      if (c < 32) fail(i, 'control character in a string (write it as an escape, e.g. \\n)');
+      if (c < 32) this.fail(i, 'control character in a string (write it as an escape, e.g. \\n)');
       if (c === 92) {
         const e = text[i + 1];
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail(i, 'bad \\u escape (expected 4 hex digits)');
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) this.fail(i, 'bad \\u escape (expected 4 hex digits)');
           i += 6;
           continue;
         }
-        if (e === undefined || !'"\\/bfnrt'.includes(e)) fail(i, `bad escape '\\${e ?? ''}'`);
+        if (e === undefined || !'"\\/bfnrt'.includes(e)) this.fail(i, `bad escape '\\${e ?? ''}'`);
         i += 2;
         continue;
       }
       i++;
     }
-    i++;
+    this.i = ++i;
     return JSON.parse(text.slice(s, i)) as string;
-  };
-  const value = (): JsonNode => {
-    ws();
-    const s = i;
-    const c = text[i];
-    if (c === undefined) return fail(i, 'unexpected end of input (expected a value)');
-    if (c === '{') {
-      i++;
-      const entries: { key: string; keyStart: number; value: JsonNode }[] = [];
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return { kind: 'object', start: s, end: i, entries };
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(i, i >= n ? 'unexpected end of input (expected a key)' : `expected a key in double quotes, got '${text[i]}'`);
-        const keyStart = i;
-        const key = str();
-        ws();
-        if (text[i] !== ':') fail(i, `expected ':' after the key ${JSON.stringify(key)}`);
-        i++;
-        entries.push({ key, keyStart, value: value() });
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return { kind: 'object', start: s, end: i, entries };
-        }
-        fail(i, i >= n ? "unexpected end of input (expected ',' or '}')" : `expected ',' or '}', got '${text[i]}'`);
-      }
-    }
-    if (c === '[') {
-      i++;
-      const items: JsonNode[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return { kind: 'array', start: s, end: i, items };
-      }
-      for (;;) {
-        items.push(value());
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return { kind: 'array', start: s, end: i, items };
-        }
-        fail(i, i >= n ? "unexpected end of input (expected ',' or ']')" : `expected ',' or ']', got '${text[i]}'`);
-      }
-    }
+  }
+
+  value(): JsonNode {
+    this.ws();
+    const s = this.i;
+    const c = this.text[s];
+    if (c === undefined) return this.fail(s, 'unexpected end of input (expected a value)');
+    if (c === '{') return this.object(s);
+    if (c === '[') return this.array(s);
     if (c === '"') {
-      str();
-      return { kind: 'scalar', start: s, end: i };
+      this.str();
+      return { kind: 'scalar', start: s, end: this.i };
     }
-    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
-    if (!m) return fail(i, `unexpected '${c}' (expected a value)`);
-    i += m[0].length;
-    if (/^[\w.+-]/.test(text[i] ?? '')) fail(s, `invalid value '${text.slice(s, i + 1)}'`);
-    return { kind: 'scalar', start: s, end: i };
-  };
-  const root = value();
-  ws();
-  if (i < n) fail(i, `unexpected '${text[i]}' after the end of the JSON value`);
-  return root;
+    return this.literal(s, c);
+  }
+
+  private object(s: number): JsonNode {
+    const text = this.text;
+    this.i++;
+    const entries: JsonEntry[] = [];
+    this.ws();
+    if (text[this.i] === '}') {
+      this.i++;
+      return { kind: 'object', start: s, end: this.i, entries };
+    }
+    for (;;) {
+      this.ws();
+      if (text[this.i] !== '"') this.fail(this.i, this.i >= this.n ? 'unexpected end of input (expected a key)' : `expected a key in double quotes, got '${text[this.i]}'`);
+      const keyStart = this.i;
+      const key = this.str();
+      this.ws();
+      if (text[this.i] !== ':') this.fail(this.i, `expected ':' after the key ${JSON.stringify(key)}`);
+      this.i++;
+      entries.push({ key, keyStart, value: this.value() });
+      if (this.endOfList('}', "'}'")) return { kind: 'object', start: s, end: this.i, entries };
+    }
+  }
+
+  private array(s: number): JsonNode {
+    this.i++;
+    const items: JsonNode[] = [];
+    this.ws();
+    if (this.text[this.i] === ']') {
+      this.i++;
+      return { kind: 'array', start: s, end: this.i, items };
+    }
+    for (;;) {
+      items.push(this.value());
+      if (this.endOfList(']', "']'")) return { kind: 'array', start: s, end: this.i, items };
+    }
+  }
+
+  /** After an entry or item: a ',' (false: more follow) or the closing bracket (true); anything else fails. */
+  private endOfList(close: string, quoted: string): boolean {
+    this.ws();
+    const c = this.text[this.i];
+    if (c !== ',' && c !== close) this.fail(this.i, this.i >= this.n ? `unexpected end of input (expected ',' or ${quoted})` : `expected ',' or ${quoted}, got '${c}'`);
+    this.i++;
+    return c === close;
+  }
+
+  /** A number, true, false or null, which must not run on into other word characters. */
+  private literal(s: number, c: string): JsonNode {
+    const text = this.text;
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(s, s + 400));
+    if (!m) return this.fail(s, `unexpected '${c}' (expected a value)`);
+    this.i = s + m[0].length;
+    if (/^[\w.+-]/.test(text[this.i] ?? '')) this.fail(s, `invalid value '${text.slice(s, this.i + 1)}'`);
+    return { kind: 'scalar', start: s, end: this.i };
+  }
 }
 
 /** Parses JSON; errors give file, line and column. */

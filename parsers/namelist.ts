@@ -51,10 +51,6 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
   let i = 0;
   let group: { name: string; start: number } | null = null;
   let current: NlAssignment | null = null;
-  const skipLine = () => {
-    const nl = text.indexOf('\n', i);
-    i = nl === -1 ? n : nl;
-  };
   while (i < n) {
     const c = text.charCodeAt(i);
     if (isSpace(c) || c === 10) {
@@ -62,37 +58,25 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
       continue;
     }
     if (c === 33 /* ! */) {
-      skipLine();
+      i = lineEnd(text, i);
       continue;
     }
     if (!group) {
       // Outside a group Fortran ignores everything up to the next `&name`.
       if (c === 38 /* & */ || c === 36 /* $ */) {
-        let j = i + 1;
-        while (j < n && isNameChar(text.charCodeAt(j))) j++;
-        const name = text.slice(i + 1, j).toLowerCase();
-        if (name === '') throw errorAt(file, text, i, "'&' without a group name");
-        if (name === 'end') throw errorAt(file, text, i, `'${text.slice(i, j)}' outside a group`);
-        group = { name, start: i };
+        const j = nameEnd(text, i + 1);
+        group = { name: groupName(text, i, j, file), start: i };
         current = null;
         i = j;
-        continue;
-      }
-      skipLine();
+      } else i = lineEnd(text, i);
       continue;
     }
-    if (c === 47 /* / */) {
-      groups.push({ name: group.name, start: group.start, end: i, endAfter: i + 1 });
+    const after = groupEnd(text, i, c);
+    if (after !== -1) {
+      groups.push({ name: group.name, start: group.start, end: i, endAfter: after });
       group = null;
       current = null;
-      i++;
-      continue;
-    }
-    if ((c === 38 || c === 36) && /^[&$]end\b/i.test(text.slice(i, i + 5))) {
-      groups.push({ name: group.name, start: group.start, end: i, endAfter: i + 4 });
-      group = null;
-      current = null;
-      i += 4;
+      i = after;
       continue;
     }
     if (c === 38 /* & */) throw errorAt(file, text, i, `&${group.name} is not closed with '/' before the next group`);
@@ -100,67 +84,101 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
       i++;
       continue;
     }
-    if (c === 39 || c === 34 /* ' " */) {
-      const j = closingQuote(text, i, file);
-      if (!current) throw errorAt(file, text, i, 'a value without a key (expected `name = value`)');
-      current.tokens.push({ start: i, end: j + 1, quoted: true });
-      i = j + 1;
+    const k = isNameStart(c) ? keyEnd(text, i) : -1;
+    if (k !== -1) {
+      const eq = skipBlanks(text, k);
+      current = { group: group.name, key: normKey(text.slice(i, k)), keyStart: i, eqEnd: eq + 1, tokens: [] };
+      assignments.push(current);
+      i = eq + 1;
       continue;
     }
-    if (isNameStart(c)) {
-      // A name followed by optional subscripts and `=` starts an assignment; otherwise it is a value (T, F, …).
-      let k = i + 1;
-      while (k < n && isNameChar(text.charCodeAt(k))) k++;
-      let eq = -1;
-      for (;;) {
-        let m = k;
-        while (m < n && (text.charCodeAt(m) === 32 || text.charCodeAt(m) === 9)) m++;
-        const d = text.charCodeAt(m);
-        if (d === 40 /* ( */) {
-          const close = text.indexOf(')', m);
-          const nl = text.indexOf('\n', m);
-          if (close === -1 || (nl !== -1 && nl < close)) break;
-          k = close + 1;
-        } else if (d === 37 /* % */) {
-          // a derived type component after a subscript: a(1)%b
-          k = m + 1;
-          while (k < n && isNameChar(text.charCodeAt(k))) k++;
-        } else {
-          if (d === 61 /* = */) eq = m;
-          break;
-        }
-      }
-      if (eq !== -1) {
-        current = { group: group.name, key: normKey(text.slice(i, k)), keyStart: i, eqEnd: eq + 1, tokens: [] };
-        assignments.push(current);
-        i = eq + 1;
-        continue;
-      }
-    }
-    // A bare value token: up to a blank, comma, slash or comment; a parenthesised (complex) value as one token.
-    let j = i;
-    if (c === 40 /* ( */) {
-      const close = text.indexOf(')', i);
-      const nl = text.indexOf('\n', i);
-      if (close === -1 || (nl !== -1 && nl < close)) throw errorAt(file, text, i, "unclosed '('");
-      j = close + 1;
-    } else {
-      while (j < n) {
-        const d = text.charCodeAt(j);
-        if (isSpace(d) || d === 10 || d === 44 || d === 47 || d === 33 || d === 59 || d === 39 || d === 34) break;
-        if (d === 61 /* = */) throw errorAt(file, text, j, `unexpected '=' (is '${text.slice(i, j)}' a key with a malformed name?)`);
-        j++;
-      }
-      // A repeat count before a string, `3*'abc'`: the string belongs to the token.
-      const q = text.charCodeAt(j);
-      if (j > i && text.charCodeAt(j - 1) === 42 /* * */ && (q === 39 || q === 34)) j = closingQuote(text, j, file) + 1;
-    }
-    if (!current) throw errorAt(file, text, i, `a value without a key: '${text.slice(i, j)}' (expected \`name = value\`)`);
-    current.tokens.push({ start: i, end: j, quoted: false });
+    // A value token: a quoted string, or a bare value (number, logical, r*c, …).
+    const quoted = c === 39 /* ' */ || c === 34 /* " */;
+    const j = quoted ? closingQuote(text, i, file) + 1 : bareValueEnd(text, i, c, file);
+    if (!current) throw errorAt(file, text, i, quoted ? 'a value without a key (expected `name = value`)' : `a value without a key: '${text.slice(i, j)}' (expected \`name = value\`)`);
+    current.tokens.push({ start: i, end: j, quoted });
     i = j;
   }
   if (group) throw errorAt(file, text, group.start, `&${group.name} is not closed with '/'`);
   return { text, groups, assignments };
+}
+
+/** Offset of the line break ending the line of `i` (or the end of the text). */
+function lineEnd(text: string, i: number): number {
+  const nl = text.indexOf('\n', i);
+  return nl === -1 ? text.length : nl;
+}
+
+/** Offset after the name characters starting at `i`. */
+function nameEnd(text: string, i: number): number {
+  const n = text.length;
+  while (i < n && isNameChar(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Offset after the blanks (spaces and tabs only) starting at `i`. */
+function skipBlanks(text: string, i: number): number {
+  const n = text.length;
+  while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  return i;
+}
+
+/** The name of the group opened by `&name` (`i` at `&`, `j` after the name), lower case. */
+function groupName(text: string, i: number, j: number, file: string): string {
+  const name = text.slice(i + 1, j).toLowerCase();
+  if (name === '') throw errorAt(file, text, i, "'&' without a group name");
+  if (name === 'end') throw errorAt(file, text, i, `'${text.slice(i, j)}' outside a group`);
+  return name;
+}
+
+/** Inside a group: the offset after `/` or `&end` closing it at `i`, or -1. */
+function groupEnd(text: string, i: number, c: number): number {
+  if (c === 47 /* / */) return i + 1;
+  if ((c === 38 || c === 36) && /^[&$]end\b/i.test(text.slice(i, i + 5))) return i + 4;
+  return -1;
+}
+
+/**
+ * A name at `i` followed by optional subscripts and `=` starts an assignment: the offset after the
+ * key (before blanks and `=`), or -1 if it is a value (T, F, …).
+ */
+function keyEnd(text: string, i: number): number {
+  let k = nameEnd(text, i + 1);
+  for (;;) {
+    const m = skipBlanks(text, k);
+    const d = text.charCodeAt(m);
+    if (d === 40 /* ( */) {
+      const close = text.indexOf(')', m);
+      const nl = text.indexOf('\n', m);
+      if (close === -1 || (nl !== -1 && nl < close)) return -1;
+      k = close + 1;
+    } else if (d === 37 /* % */) {
+      // a derived type component after a subscript: a(1)%b
+      k = nameEnd(text, m + 1);
+    } else return d === 61 /* = */ ? k : -1;
+  }
+}
+
+/** The end of a bare value token: up to a blank, comma, slash or comment; a parenthesised (complex) value as one token. */
+function bareValueEnd(text: string, i: number, c: number, file: string): number {
+  const n = text.length;
+  if (c === 40 /* ( */) {
+    const close = text.indexOf(')', i);
+    const nl = text.indexOf('\n', i);
+    if (close === -1 || (nl !== -1 && nl < close)) throw errorAt(file, text, i, "unclosed '('");
+    return close + 1;
+  }
+  let j = i;
+  while (j < n) {
+    const d = text.charCodeAt(j);
+    if (isSpace(d) || d === 10 || d === 44 || d === 47 || d === 33 || d === 59 || d === 39 || d === 34) break;
+    if (d === 61 /* = */) throw errorAt(file, text, j, `unexpected '=' (is '${text.slice(i, j)}' a key with a malformed name?)`);
+    j++;
+  }
+  // A repeat count before a string, `3*'abc'`: the string belongs to the token.
+  const q = text.charCodeAt(j);
+  if (j > i && text.charCodeAt(j - 1) === 42 /* * */ && (q === 39 || q === 34)) j = closingQuote(text, j, file) + 1;
+  return j;
 }
 
 /** Index of the quote closing the string that opens at `i` (a doubled quote is a literal one). */

@@ -54,70 +54,97 @@ export function scanSbatch(text: string, file = 'run.sbatch'): SbatchScan {
     const m = /^#SBATCH\s+/.exec(l);
     if (m) {
       insertAt = next;
-      let i = m[0].length;
-      while (i < l.length) {
-        while (i < l.length && /\s/.test(l[i]!)) i++;
-        if (i >= l.length || l[i] === '#') break;
-        const start = i;
-        if (l[i] !== '-') throw new ParseError(file, line, i + 1, `expected an option (starting with '-') in the #SBATCH line, got '${l.slice(i).split(/\s/)[0]}'`);
-        let j = i;
-        while (j < l.length && !/[\s=]/.test(l[j]!)) j++;
-        const opt = l.slice(start, j);
-        const long = opt.startsWith('--');
-        let name: string;
-        let joiner: SbatchOption['joiner'] = null;
-        let vs = -1;
-        if (long) {
-          name = opt.slice(2).toLowerCase();
-          if (l[j] === '=') {
-            joiner = '=';
-            vs = j + 1;
-          }
-        } else {
-          const letter = opt[1];
-          if (!letter) throw new ParseError(file, line, start + 1, "a lone '-' in the #SBATCH line");
-          name = SBATCH_SHORT[letter] ?? letter;
-          if (opt.length > 2) {
-            joiner = '';
-            vs = start + 2;
-            j = start + 2;
-          }
-        }
-        if (vs === -1) {
-          // value in the next word, unless it is another option, a comment or the end (a flag)
-          let k = j;
-          while (k < l.length && /\s/.test(l[k]!)) k++;
-          if (k < l.length && l[k] !== '-' && l[k] !== '#') {
-            joiner = ' ';
-            vs = k;
-          }
-        }
-        if (vs === -1) {
-          options.push({ name, line, optStart: off + start, optEnd: off + j, valueStart: -1, valueEnd: -1, joiner: null, value: true });
-          i = j;
-          continue;
-        }
-        let ve = vs;
-        let value = '';
-        let q: string | null = null;
-        while (ve < l.length) {
-          const c = l[ve]!;
-          if (q) {
-            if (c === q) q = null;
-            else value += c;
-          } else if (c === '"' || c === "'") q = c;
-          else if (/\s/.test(c)) break;
-          else value += c;
-          ve++;
-        }
-        if (q) throw new ParseError(file, line, vs + 1, 'unterminated quote in the #SBATCH line');
-        options.push({ name, line, optStart: off + start, optEnd: off + (joiner === '=' ? vs - 1 : j), valueStart: off + vs, valueEnd: off + ve, joiner, value });
-        i = ve;
-      }
+      scanDirective({ file, line, off, l, options }, m[0].length);
     }
     off = next;
   }
   return { options, insertAt };
+}
+
+/** One `#SBATCH` line: `l` (without its line break) starts at offset `off` of the text; its options go to `options`. */
+interface DirectiveLine {
+  file: string;
+  line: number;
+  off: number;
+  l: string;
+  options: SbatchOption[];
+}
+
+/** Reads the options of a directive line from `i` up to its end or a `#` comment. */
+function scanDirective(d: DirectiveLine, i: number): void {
+  const l = d.l;
+  while (i < l.length) {
+    while (i < l.length && /\s/.test(l[i]!)) i++;
+    if (i >= l.length || l[i] === '#') break;
+    i = scanOption(d, i);
+  }
+}
+
+/** Reads the option starting at `start` (and its value, if any) into `d.options`; returns where the next one may start. */
+function scanOption(d: DirectiveLine, start: number): number {
+  const { file, line, off, l } = d;
+  if (l[start] !== '-') throw new ParseError(file, line, start + 1, `expected an option (starting with '-') in the #SBATCH line, got '${l.slice(start).split(/\s/)[0]}'`);
+  const { name, joiner, vs, j } = optionHead(d, start);
+  if (vs === -1) {
+    d.options.push({ name, line, optStart: off + start, optEnd: off + j, valueStart: -1, valueEnd: -1, joiner: null, value: true });
+    return j;
+  }
+  let ve = vs;
+  let value = '';
+  let q: string | null = null;
+  while (ve < l.length) {
+    const c = l[ve]!;
+    if (q) {
+      if (c === q) q = null;
+      else value += c;
+    } else if (c === '"' || c === "'") q = c;
+    else if (/\s/.test(c)) break;
+    else value += c;
+    ve++;
+  }
+  if (q) throw new ParseError(file, line, vs + 1, 'unterminated quote in the #SBATCH line');
+  d.options.push({ name, line, optStart: off + start, optEnd: off + (joiner === '=' ? vs - 1 : j), valueStart: off + vs, valueEnd: off + ve, joiner, value });
+  return ve;
+}
+
+/**
+ * The option's long name, how its value is joined to it and where the value starts (`vs`, -1 for a
+ * flag); `j` is the end of the option itself (for `-n4`, after the letter).
+ */
+function optionHead(d: DirectiveLine, start: number): { name: string; joiner: SbatchOption['joiner']; vs: number; j: number } {
+  const l = d.l;
+  let j = start;
+  while (j < l.length && !/[\s=]/.test(l[j]!)) j++;
+  const opt = l.slice(start, j);
+  let name: string;
+  let joiner: SbatchOption['joiner'] = null;
+  let vs = -1;
+  if (opt.startsWith('--')) {
+    name = opt.slice(2).toLowerCase();
+    if (l[j] === '=') {
+      joiner = '=';
+      vs = j + 1;
+    }
+  } else {
+    const letter = opt[1];
+    if (!letter) throw new ParseError(d.file, d.line, start + 1, "a lone '-' in the #SBATCH line");
+    name = SBATCH_SHORT[letter] ?? letter;
+    if (opt.length > 2) {
+      joiner = '';
+      vs = start + 2;
+      j = start + 2;
+    }
+  }
+  if (vs === -1) {
+    // value in the next word, unless it is another option, a comment or the end (a flag)
+    let k = j;
+    while (k < l.length && /\s/.test(l[k]!)) k++;
+    if (k < l.length && l[k] !== '-' && l[k] !== '#') {
+      joiner = ' ';
+      vs = k;
+    }
+  }
+  return { name, joiner, vs, j };
 }
 
 /**

@@ -1,16 +1,9 @@
 // Registers the commands. The only place errors become messages and exit codes.
+// Each command's module is imported only when that command runs, so `rx --version`, `--help` and
+// `rx status --offline` load none of ssh2, the Parquet writer or tsx.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { RxError, CommandError, ConfigError } from './errors.ts';
-import { submit } from './commands/submit.ts';
-import { status } from './commands/status.ts';
-import { show } from './commands/show.ts';
-import { demo } from './commands/demo.ts';
-import { cancel } from './commands/cancel.ts';
-import { sweeps } from './commands/sweeps.ts';
-import { fetch } from './commands/fetch.ts';
-import { link } from './commands/link.ts';
-import { dataset } from './commands/dataset.ts';
-import { resubmit } from './commands/resubmit.ts';
 import { makeOut } from './ui.ts';
 
 function positiveInt(v: string, what: string): number {
@@ -22,9 +15,26 @@ function positiveInt(v: string, what: string): number {
 function program(): Command {
   const p = new Command('rx')
     .description('Reproducible numerical experiments on Slurm clusters: one git commit per run.')
-    .version('0.1.0')
+    .version(packageVersion())
     .showHelpAfterError()
     .exitOverride();
+  for (const register of [registerSubmission, registerInspection, registerResults, registerDemo]) register(p);
+  return p;
+}
+
+/** The version in package.json (next to src/ when run from source, two levels up from dist/src/). */
+function packageVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'remote-experiments' && pkg.version) return pkg.version;
+    } catch { /* not this one */ }
+  }
+  return 'unknown';
+}
+
+/** Submitting: submit, resubmit, cancel. */
+function registerSubmission(p: Command): void {
   p.command('submit')
     .description('Make one commit per sweep point, push once, create run directories and submit them (idempotent: re-running finishes an interrupted submission).')
     .requiredOption('-s, --sweep <file>', 'sweep file (.ts, .js, .json or .yaml)')
@@ -35,29 +45,68 @@ function program(): Command {
     .option('--json', 'print one JSON record per point instead of the summary')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
+      const { submit } = await import('./commands/submit.ts');
       const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json, dryRun: o.dryRun, limit: o.limit, extend: o.extend });
       if (o.json && !o.dryRun) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
       if (r.failed) process.exitCode = 6;
     });
+  p.command('resubmit')
+    .description('Run failed, timed-out or cancelled experiments again as new jobs in their own run directory (same commit); the ledger keeps every attempt.')
+    .option('--failed', 'select every experiment whose latest job ended FAILED, TIMEOUT, CANCELLED, NODE_FAIL, OUT_OF_MEMORY or PREEMPTED')
+    .option('--sweep <name>', 'only this sweep')
+    .option('--json', 'print the new jobs as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => {
+      const { resubmit } = await import('./commands/resubmit.ts');
+      const r = await resubmit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, failed: o.failed, json: o.json });
+      if (r.errors.length) process.exitCode = 6;
+    });
+  p.command('cancel')
+    .description('Cancel unfinished jobs (one scancel call per sweep).')
+    .option('--sweep <name>', 'only this sweep')
+    .option('--state <states>', 'only jobs in these states, comma-separated (default: every unfinished job): PENDING,RUNNING,SUSPENDED,REQUEUED,COMPLETING')
+    .option('--json', 'print the cancelled jobs as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => {
+      const { cancel } = await import('./commands/cancel.ts');
+      await cancel({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, states: o.state ? [o.state] : undefined, json: o.json });
+    });
+}
+
+/** Looking at sweeps and experiments: status, sweeps, show. */
+function registerInspection(p: Command): void {
   p.command('status')
     .description('Job states of every experiment (one remote call set per sweep): counts per state and a table.')
     .option('--sweep <name>', 'only this sweep')
     .option('--json', 'print one object per experiment')
     .option('--offline', 'do not contact the cluster; show the states last seen')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
-    .action(async o => { await status({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, json: o.json, offline: o.offline }); });
+    .action(async o => {
+      const { status } = await import('./commands/status.ts');
+      await status({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, json: o.json, offline: o.offline });
+    });
   p.command('sweeps')
     .description('List every sweep: points, submitted, skipped by the latest submit, remote, job states.')
     .option('--refresh', 'ask the clusters for fresh job states first')
     .option('--json', 'print one object per sweep')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
-    .action(async o => { await sweeps({ cwd: o.cwd ?? process.cwd(), json: o.json, refresh: o.refresh }); });
+    .action(async o => {
+      const { sweeps } = await import('./commands/sweeps.ts');
+      await sweeps({ cwd: o.cwd ?? process.cwd(), json: o.json, refresh: o.refresh });
+    });
   p.command('show')
     .description('Show the point behind a commit sha or run directory: params, job and the diff against the base.')
     .argument('<sha|dir>', 'commit sha (4+ hex digits) or run directory (path or name)')
     .option('--json', 'print as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
-    .action(async (what, o) => { await show({ cwd: o.cwd ?? process.cwd(), what, json: o.json }); });
+    .action(async (what, o) => {
+      const { show } = await import('./commands/show.ts');
+      await show({ cwd: o.cwd ?? process.cwd(), what, json: o.json });
+    });
+}
+
+/** Results: fetch, link, dataset. */
+function registerResults(p: Command): void {
   p.command('fetch')
     .description('Copy files (names or globs) from every run directory of a sweep with one incremental, resumable rsync; report what was fetched, unchanged and missing.')
     .argument('<file...>', "file names or globs relative to each run directory, e.g. history.data 'LOGS/profile*.data' 'slurm-*.out'")
@@ -66,7 +115,10 @@ function program(): Command {
     .option('--tree', 'keep <dir>/<rundir>/<path> instead of the flat <dir>/<rundir>_<file> names')
     .option('--json', 'print the result as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
-    .action(async (files: string[], o) => { await fetch({ cwd: o.cwd ?? process.cwd(), files, sweep: o.sweep, to: o.to, tree: o.tree, json: o.json }); });
+    .action(async (files: string[], o) => {
+      const { fetch } = await import('./commands/fetch.ts');
+      await fetch({ cwd: o.cwd ?? process.cwd(), files, sweep: o.sweep, to: o.to, tree: o.tree, json: o.json });
+    });
   p.command('link')
     .description('Symlink view of fetched files named by experiment: <dir>/<name>_<file> → fetched file (idempotent; removes only its own stale links).')
     .option('--sweep <name>', 'only this sweep (default: every sweep)')
@@ -77,7 +129,10 @@ function program(): Command {
     .option('--dedupe', 'append the short sha to names that several experiments share (default: an error)')
     .option('--json', 'print the result as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
-    .action(async o => { await link({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, files: o.files?.split(','), to: o.to, from: o.from, namer: o.namer, dedupe: o.dedupe, json: o.json }); });
+    .action(async o => {
+      const { link } = await import('./commands/link.ts');
+      await link({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, files: o.files?.split(','), to: o.to, from: o.from, namer: o.namer, dedupe: o.dedupe, json: o.json });
+    });
   p.command('dataset')
     .description("One table per sweep: a row per experiment with its params, provenance (sweep, sha, base, dir, job, state, exit code, times) and the results its sweep file's `parse` entries reduce from the run's files (fetched first with one rsync).")
     .option('--sweep <name>', 'only this sweep (default: every sweep, one file each)')
@@ -88,30 +143,22 @@ function program(): Command {
     .option('--sweep-file <file>', 'load parse functions from this sweep file (default: the one recorded at submit)')
     .option('--json', 'print a summary per sweep as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
-    .action(async o => { await dataset({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, format: o.format, out: o.out, noFetch: o.fetch === false, offline: o.offline, sweepFile: o.sweepFile, json: o.json }); });
-  p.command('cancel')
-    .description('Cancel unfinished jobs (one scancel call per sweep).')
-    .option('--sweep <name>', 'only this sweep')
-    .option('--state <states>', 'only jobs in these states, comma-separated (default: every unfinished job): PENDING,RUNNING,SUSPENDED,REQUEUED,COMPLETING')
-    .option('--json', 'print the cancelled jobs as JSON')
-    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
-    .action(async o => { await cancel({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, states: o.state ? [o.state] : undefined, json: o.json }); });
-  p.command('resubmit')
-    .description('Run failed, timed-out or cancelled experiments again as new jobs in their own run directory (same commit); the ledger keeps every attempt.')
-    .option('--failed', 'select every experiment whose latest job ended FAILED, TIMEOUT, CANCELLED, NODE_FAIL, OUT_OF_MEMORY or PREEMPTED')
-    .option('--sweep <name>', 'only this sweep')
-    .option('--json', 'print the new jobs as JSON')
-    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
-      const r = await resubmit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, failed: o.failed, json: o.json });
-      if (r.errors.length) process.exitCode = 6;
+      const { dataset } = await import('./commands/dataset.ts');
+      await dataset({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, format: o.format, out: o.out, noFetch: o.fetch === false, offline: o.offline, sweepFile: o.sweepFile, json: o.json });
     });
+}
+
+/** The end-to-end demo. */
+function registerDemo(p: Command): void {
   p.command('demo')
     .description('Run the quickstart sweep end to end on this machine (embedded default: local transport, shell scheduler).')
     .addOption(new Option('--dir <dir>', 'where to create the demo repository (default: a new temp dir)'))
     .option('--keep', 'keep the demo directory afterwards')
-    .action(async o => { await demo({ dir: o.dir, keep: o.keep }); });
-  return p;
+    .action(async o => {
+      const { demo } = await import('./commands/demo.ts');
+      await demo({ dir: o.dir, keep: o.keep });
+    });
 }
 
 export async function main(argv: string[]): Promise<number> {

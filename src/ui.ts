@@ -1,5 +1,9 @@
 // Terminal output: colour and progress bars only on a TTY, never with NO_COLOR; --json bypasses all.
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { SingleBar as Bar } from 'cli-progress';
+
+// cli-progress is loaded on the first progress bar only (a TTY and work to show), not at start-up.
+const requireBar = () => (createRequire(import.meta.url)('cli-progress') as { SingleBar: typeof Bar }).SingleBar;
 
 export interface Out {
   json: boolean;
@@ -37,6 +41,7 @@ export function makeOut(opts: { json?: boolean; stdout?: NodeJS.WriteStream; std
     color: makeColors(colour),
     progress(label, total) {
       if (!tty || total < 2) return { tick() {}, stop() {} };
+      const SingleBar = requireBar();
       const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} {eta_formatted}`, stream: stderr, hideCursor: true, clearOnComplete: true }, undefined);
       bar.start(total, 0);
       return { tick: (n = 1) => bar.increment(n), stop: () => bar.stop() };

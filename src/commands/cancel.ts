@@ -1,7 +1,8 @@
 // rx cancel: one scancel (or shell-queue cancel) call for every selected job of a sweep.
 import { ConfigError } from '../errors.ts';
 import { repoContext } from '../git/repo.ts';
-import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../remote/jobs.ts';
+import { cancelJobs, type CancelledJob } from '../remote/jobs.ts';
+import { selectSweeps, withLedger } from '../ledger/sweeps.ts';
 import { TERMINAL_STATES, type JobState } from '../remote/scheduler/types.ts';
 import { makeOut, type Out } from '../ui.ts';
 
@@ -17,7 +18,7 @@ export interface CancelOptions {
 }
 
 export interface CancelResult {
-  cancelled: { sweep: string; key: string; jobId: string; state: string }[];
+  cancelled: CancelledJob[];
 }
 
 export function parseStates(list: string[] | undefined): Set<string> {
@@ -36,17 +37,7 @@ export async function cancel(opts: CancelOptions): Promise<CancelResult> {
   const ctx = await repoContext(opts.cwd);
   const result: CancelResult = { cancelled: [] };
   for (const name of selectSweeps(ctx, opts.sweep)) {
-    await withLedger(ctx, name, async ledger => {
-      if (![...ledger.state().points.values()].some(p => p.jobs.length && !finished(p))) return;
-      await withTarget(ctx, ledger.state(), async target => {
-        await refreshStates(target, ledger); // cancel what is really in the asked states now
-        const chosen = [...ledger.state().points.values()].filter(p => p.jobs.length && !finished(p) && wanted.has(p.status?.state ?? 'PENDING'));
-        if (!chosen.length) return;
-        await target.transport.exec(target.scheduler.cancelScript(chosen.map(p => p.jobs.at(-1)!.jobId)));
-        for (const p of chosen) result.cancelled.push({ sweep: name, key: p.key, jobId: p.jobs.at(-1)!.jobId, state: p.status?.state ?? 'PENDING' });
-        await refreshStates(target, ledger);
-      });
-    });
+    result.cancelled.push(...(await withLedger(ctx, name, ledger => cancelJobs(ctx, ledger, wanted))));
   }
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else out.info(result.cancelled.length ? `cancelled ${result.cancelled.length} jobs: ${result.cancelled.map(c => c.jobId).join(' ')}` : 'no job to cancel');

@@ -1,48 +1,35 @@
 // rx demo: the quickstart sweep end to end on the embedded default, in a throwaway repository.
+// A scripted walkthrough of what a user types: `rx submit` and the `rx status` table are shown as
+// the commands print them (submit has no separate domain function); waiting and the dataset use
+// the domain functions directly.
 import { cp, mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { run } from '../proc.ts';
 import { submit } from './submit.ts';
 import { status } from './status.ts';
-import { dataset } from './dataset.ts';
+import { repoContext } from '../git/repo.ts';
+import { experimentStatuses } from '../remote/jobs.ts';
+import { makeDatasets } from '../results/collect.ts';
 import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
-import { makeOut } from '../ui.ts';
+import { makeOut, type Out } from '../ui.ts';
 import { RxError } from '../errors.ts';
 
 export async function demo(opts: { dir?: string; keep?: boolean; timeoutMs?: number }): Promise<void> {
   const out = makeOut();
   const root = opts.dir ?? (await mkdtemp(join(tmpdir(), 'rx-demo-')));
   const work = join(root, 'quickstart');
-  const origin = join(root, 'origin.git');
-  const example = fileURLToPath(new URL('../../examples/quickstart', import.meta.url));
-  const g = (args: string[], cwd = work) => run(['git', ...args], { cwd, where: 'demo' });
   try {
     out.info(`demo: making a git repository from examples/quickstart in ${work}`);
-    await mkdir(root, { recursive: true });
-    await cp(example, work, { recursive: true });
-    await g(['init', '-q', '-b', 'main']);
-    await g(['config', 'user.name', 'rx demo']);
-    await g(['config', 'user.email', 'demo@rx.invalid']);
-    await g(['add', '-A']);
-    await g(['commit', '-q', '-m', 'quickstart: toy simulation']);
-    await g(['init', '-q', '--bare', origin], root);
-    await g(['remote', 'add', 'origin', origin]);
-    await g(['push', '-q', 'origin', 'main']);
+    await makeRepository(root, work);
 
     out.info('demo: rx submit --sweep sweep.ts');
     const r = await submit({ cwd: work, sweep: 'sweep.ts' });
     if (r.failed) throw new RxError(`demo: ${r.failed} points failed to submit`);
+    await waitForRuns(work, opts.timeoutMs ?? 120_000);
 
-    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-    const quiet = makeOut({ json: true });
-    for (;;) {
-      const rows = await status({ cwd: work, out: quiet });
-      if (rows.every(x => TERMINAL_STATES.has(x.state as never))) break;
-      if (Date.now() > deadline) throw new RxError('demo: runs did not finish within the time limit', { hint: `Inspect them with: rx status -C ${work}` });
-      await new Promise(res => setTimeout(res, 300));
-    }
     out.info('demo: rx status');
     const rows = await status({ cwd: work });
     const first = rows.find(x => x.state === 'COMPLETED');
@@ -50,17 +37,58 @@ export async function demo(opts: { dir?: string; keep?: boolean; timeoutMs?: num
       out.info(`\ndemo: ${first.dir}/history.data (first lines)`);
       out.info((await readFile(join(first.dir, 'history.data'), 'utf8')).split('\n').slice(0, 9).map(l => l.replace(/ {2,}/g, ' ').trim()).join('\n'));
     }
-    out.info('\ndemo: rx dataset (one row per run: provenance, params, parsed results)');
-    const ds = await dataset({ cwd: work, sweep: 'quickstart', out_: quiet });
-    const csv = (await readFile(ds.sweeps[0]!.file, 'utf8')).trim().split('\n');
-    const cols = csv[0]!.split(',');
-    const pick = ['key', 'state', 'initial_mass', 'initial_z', 'star_age', 'log_L', 'log_L_max'].map(c => cols.indexOf(c));
-    for (const line of csv) out.info('  ' + line.split(',').filter((_, i) => pick.includes(i)).join('\t'));
-    out.info(`  (${relative(work, ds.sweeps[0]!.file)} in the demo repository)`);
+    await showDataset(work, out);
     const bad = rows.filter(x => x.state !== 'COMPLETED');
     if (bad.length) throw new RxError(`demo: ${bad.length} runs did not complete`, { hint: `See rx status -C ${work}` });
     out.info(`\ndemo: all ${rows.length} runs COMPLETED. ${opts.keep || opts.dir ? `The repository is in ${work}` : 'Run with --keep to look around afterwards.'}`);
   } finally {
     if (!opts.keep && !opts.dir) await rm(root, { recursive: true, force: true });
   }
+}
+
+/** examples/quickstart as a git repository `work` with one commit, pushed to a bare origin next to it. */
+async function makeRepository(root: string, work: string): Promise<void> {
+  const origin = join(root, 'origin.git');
+  const example = quickstartExample();
+  const g = (args: string[], cwd = work) => run(['git', ...args], { cwd, where: 'demo' });
+  await mkdir(root, { recursive: true });
+  await cp(example, work, { recursive: true });
+  await g(['init', '-q', '-b', 'main']);
+  await g(['config', 'user.name', 'rx demo']);
+  await g(['config', 'user.email', 'demo@rx.invalid']);
+  await g(['add', '-A']);
+  await g(['commit', '-q', '-m', 'quickstart: toy simulation']);
+  await g(['init', '-q', '--bare', origin], root);
+  await g(['remote', 'add', 'origin', origin]);
+  await g(['push', '-q', 'origin', 'main']);
+}
+
+/** examples/quickstart of this package: two levels up from src/commands/, three from the build's dist/src/commands/. */
+function quickstartExample(): string {
+  const candidates = ['../../examples/quickstart', '../../../examples/quickstart'].map(rel => fileURLToPath(new URL(rel, import.meta.url)));
+  return candidates.find(dir => existsSync(dir)) ?? candidates[0]!;
+}
+
+/** Polls the job states until every run has ended (or the time is up). */
+async function waitForRuns(work: string, timeoutMs: number): Promise<void> {
+  const ctx = await repoContext(work);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await experimentStatuses(ctx, {});
+    if (rows.every(x => TERMINAL_STATES.has(x.state as never))) return;
+    if (Date.now() > deadline) throw new RxError('demo: runs did not finish within the time limit', { hint: `Inspect them with: rx status -C ${work}` });
+    await new Promise(res => setTimeout(res, 300));
+  }
+}
+
+/** The dataset's CSV, a few columns of it. */
+async function showDataset(work: string, out: Out): Promise<void> {
+  out.info('\ndemo: rx dataset (one row per run: provenance, params, parsed results)');
+  const ds = await makeDatasets(await repoContext(work), { cwd: work, sweep: 'quickstart' });
+  for (const w of ds.warnings) out.warn(`rx: ${w}`);
+  const csv = (await readFile(ds.sweeps[0]!.file, 'utf8')).trim().split('\n');
+  const cols = csv[0]!.split(',');
+  const pick = ['key', 'state', 'initial_mass', 'initial_z', 'star_age', 'log_L', 'log_L_max'].map(c => cols.indexOf(c));
+  for (const line of csv) out.info('  ' + line.split(',').filter((_, i) => pick.includes(i)).join('\t'));
+  out.info(`  (${relative(work, ds.sweeps[0]!.file)} in the demo repository)`);
 }

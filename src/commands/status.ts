@@ -1,8 +1,8 @@
 // rx status: one connection per remote, one status script for all of a sweep's live jobs.
 import { repoContext } from '../git/repo.ts';
-import type { PointRecord } from '../ledger/ledger.ts';
-import { TERMINAL_STATES, type JobStatus } from '../remote/scheduler/types.ts';
-import { finished, refreshStates, selectSweeps, withLedger, withTarget } from '../remote/jobs.ts';
+import type { ExperimentStatus } from '../ledger/status.ts';
+import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
+import { experimentStatuses } from '../remote/jobs.ts';
 import { makeOut, type Out } from '../ui.ts';
 
 export interface StatusOptions {
@@ -14,54 +14,12 @@ export interface StatusOptions {
   out?: Out;
 }
 
-export interface ExperimentStatus {
-  sweep: string;
-  key: string;
-  sha: string | null;
-  dir: string | null;
-  jobId: string | null;
-  state: string;
-  exitCode: number | null;
-  attempts: number;
-  params: Record<string, unknown>;
-  varied: Record<string, unknown>;
-  hash: string;
-  reason?: string | null;
-  start?: string | null;
-  end?: string | null;
-  elapsedSeconds?: number | null;
-}
-
-/** State of a point that has no job yet, from how far its submission got. */
-function prejobState(p: PointRecord): string {
-  if (p.errors.length) return 'SUBMIT_FAILED';
-  return 'UNSUBMITTED';
-}
-
-export function toStatus(sweep: string, p: PointRecord): ExperimentStatus {
-  const job = p.jobs.at(-1);
-  const s: JobStatus | undefined = p.status && job && p.status.jobId === job.jobId ? p.status : undefined;
-  return {
-    sweep, key: p.key, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null,
-    state: job ? (s?.state ?? 'PENDING') : prejobState(p),
-    exitCode: s?.exitCode ?? null, attempts: p.jobs.length, params: p.params, varied: p.varied, hash: p.hash,
-    reason: s?.reason ?? null, start: s?.start ?? null, end: s?.end ?? null, elapsedSeconds: s?.elapsedSeconds ?? null,
-  };
-}
+export type { ExperimentStatus };
 
 export async function status(opts: StatusOptions): Promise<ExperimentStatus[]> {
   const out = opts.out ?? makeOut({ json: opts.json });
   const ctx = await repoContext(opts.cwd);
-  const result: ExperimentStatus[] = [];
-  for (const name of selectSweeps(ctx, opts.sweep)) {
-    await withLedger(ctx, name, async ledger => {
-      const state = ledger.state();
-      if (!opts.offline && [...state.points.values()].some(p => p.jobs.length && !finished(p))) {
-        await withTarget(ctx, state, target => refreshStates(target, ledger));
-      }
-      for (const p of ledger.state().points.values()) result.push(toStatus(name, p));
-    });
-  }
+  const result = await experimentStatuses(ctx, { sweep: opts.sweep, offline: opts.offline });
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else printStatus(result, out);
   return result;

@@ -136,7 +136,7 @@ export async function previewCommits(repo: string, base: string, sweep: string, 
   const objects = await git(repo, verbs.gitPath('objects'));
   const tmp = await mkdtemp(join(tmpdir(), 'rx-preview-'));
   try {
-    await git(tmp, { argv: ['init', '-q', '--bare', tmp], parse: () => undefined });
+    await git(tmp, verbs.initBare(tmp));
     await writeFile(join(tmp, 'objects/info/alternates'), objects + '\n');
     return await buildCommits(tmp, base, sweep, points, changes, ident);
   } finally {

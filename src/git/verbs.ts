@@ -1,68 +1,96 @@
-// Git, as data: each verb is { argv, parse } and one executor runs it (simple-git's shape), through
-// proc.ts. Plumbing only, so the user's working tree, index, HEAD and branches are never touched.
+// Git, as data: each verb is { argv, parse } (the parser next to its verb) and one executor runs it.
+// Plumbing only, so the user's working tree, index, HEAD and branches are never touched.
 import { ConfigError, CommandError } from '../errors.ts';
-import { run, type ProcResult } from '../proc.ts';
+import { gitEnv, run, runGit, type ProcResult, type TextResult } from '../proc.ts';
 
-export interface GitVerb<T> {
+interface VerbBase {
   argv: string[];
-  input?: string | Buffer;
   /** Non-zero exit is an answer (e.g. "no such ref"), not an error. */
   allowFailure?: boolean;
   env?: Record<string, string>;
+}
+
+/** Argv in, text out: runs through simple-git. */
+export interface TextVerb<T> extends VerbBase {
+  input?: undefined;
+  parse: (r: TextResult) => T;
+}
+
+/**
+ * Writes stdin and/or reads binary stdout: runs through proc.ts's streaming `run`. A verb that only
+ * needs stdout bytes gives `input: ''`.
+ */
+export interface StreamVerb<T> extends VerbBase {
+  input: string | Buffer;
   parse: (r: ProcResult) => T;
 }
 
+export type GitVerb<T> = TextVerb<T> | StreamVerb<T>;
+
+/**
+ * The executor, and the one place that picks how a git verb runs:
+ * - a verb with `input` (`cat-file --batch`, `update-ref --stdin`, `fast-import`, `rev-list --stdin`)
+ *   goes through proc.ts's `run`: simple-git's `.raw()` has no per-call stdin and decodes stdout as
+ *   UTF-8, while these verbs stream stdin and `cat-file --batch` returns binary blobs (`stdoutBytes`);
+ * - every other verb goes through simple-git (`runGit`, `.raw([...argv])`).
+ * Both get the same environment (`gitEnv`) and fail with the same CommandError (argv, exit code, stderr).
+ */
 export async function git<T>(cwd: string, verb: GitVerb<T>): Promise<T> {
-  const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...verb.env };
-  const r = await run(['git', ...verb.argv], { cwd, input: verb.input, allowFailure: verb.allowFailure, env, where: 'git' });
-  return verb.parse(r);
+  const opts = { cwd, env: gitEnv(verb.env), allowFailure: verb.allowFailure, where: 'git' };
+  if (verb.input !== undefined) return verb.parse(await run(['git', ...verb.argv], { ...opts, input: verb.input }));
+  return verb.parse(await runGit(verb.argv, opts));
 }
 
-const trimmed = (r: ProcResult) => r.stdout.trim();
-const ok = (r: ProcResult) => r.exitCode === 0;
+const trimmed = (r: TextResult) => r.stdout.trim();
+const ok = (r: TextResult) => r.exitCode === 0;
 
 export const verbs = {
-  toplevel: (): GitVerb<string> => ({ argv: ['rev-parse', '--show-toplevel'], parse: trimmed }),
-  gitPath: (p: string): GitVerb<string> => ({ argv: ['rev-parse', '--path-format=absolute', '--git-path', p], parse: trimmed }),
+  toplevel: (): TextVerb<string> => ({ argv: ['rev-parse', '--show-toplevel'], parse: trimmed }),
+  gitPath: (p: string): TextVerb<string> => ({ argv: ['rev-parse', '--path-format=absolute', '--git-path', p], parse: trimmed }),
   /** The commit a branch, tag or sha names, or null. */
-  resolveCommit: (ref: string): GitVerb<string | null> => ({
+  resolveCommit: (ref: string): TextVerb<string | null> => ({
     argv: ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
     allowFailure: true,
     parse: r => (ok(r) ? r.stdout.trim() : null),
   }),
-  remoteUrl: (remote: string): GitVerb<string | null> => ({
+  remoteUrl: (remote: string): TextVerb<string | null> => ({
     argv: ['remote', 'get-url', '--', remote],
     allowFailure: true,
     parse: r => (ok(r) ? r.stdout.trim() : null),
   }),
-  committerIdent: (): GitVerb<string | null> => ({
+  committerIdent: (): TextVerb<string | null> => ({
     argv: ['var', 'GIT_COMMITTER_IDENT'],
     allowFailure: true,
     parse: r => (ok(r) ? r.stdout.trim().replace(/\s+\d+\s+[+-]\d{4}$/, '') : null),
   }),
   /** Contents of `<rev>:<path>` for each spec; null where missing. Binary-safe, one process. */
-  readBlobs: (specs: string[]): GitVerb<(Buffer | null)[]> => ({
+  readBlobs: (specs: string[]): StreamVerb<(Buffer | null)[]> => ({
     argv: ['cat-file', '--batch'],
     input: specs.map(s => s + '\n').join(''),
     parse: r => parseCatFileBatch(r.stdoutBytes, specs.length),
   }),
+  /**
+   * `git init --bare` of a new repository at `dir` (rx's own scratch repositories only). Not `-q`:
+   * simple-git waits 50 ms more after a process that printed nothing.
+   */
+  initBare: (dir: string): TextVerb<void> => ({ argv: ['init', '--bare', '--', dir], parse: () => undefined }),
   /** Ref name → sha for refs under a prefix. */
-  forEachRef: (prefix: string): GitVerb<Map<string, string>> => ({
+  forEachRef: (prefix: string): TextVerb<Map<string, string>> => ({
     argv: ['for-each-ref', '--format=%(objectname) %(refname)', prefix],
     parse: r => new Map(r.stdout.split('\n').filter(Boolean).map(l => { const i = l.indexOf(' '); return [l.slice(i + 1), l.slice(0, i)] as [string, string]; })),
   }),
   /** A ref transaction (`create`/`delete` lines): all or nothing. */
-  updateRefs: (lines: string[]): GitVerb<void> => ({ argv: ['update-ref', '--stdin'], input: lines.map(l => l + '\n').join(''), parse: () => undefined }),
-  fastImport: (stream: Buffer, marksFile: string): GitVerb<void> => ({
+  updateRefs: (lines: string[]): StreamVerb<void> => ({ argv: ['update-ref', '--stdin'], input: lines.map(l => l + '\n').join(''), parse: () => undefined }),
+  fastImport: (stream: Buffer, marksFile: string): StreamVerb<void> => ({
     argv: ['fast-import', '--quiet', '--done', `--export-marks=${marksFile}`],
     input: stream,
     parse: () => undefined,
   }),
   /** Never forced: refspecs without '+', and no --force. */
-  push: (remote: string, refspecs: string[]): GitVerb<ProcResult> => ({ argv: ['push', '--porcelain', '--', remote, ...refspecs], parse: r => r }),
-  archive: (sha: string, outFile: string): GitVerb<void> => ({ argv: ['archive', '--format=tar', '-o', outFile, sha], parse: () => undefined }),
+  push: (remote: string, refspecs: string[]): TextVerb<TextResult> => ({ argv: ['push', '--porcelain', '--', remote, ...refspecs], parse: r => r }),
+  archive: (sha: string, outFile: string): TextVerb<void> => ({ argv: ['archive', '--format=tar', '-o', outFile, sha], parse: () => undefined }),
   /** `A`/`M`/`D` and path for each file changed between two commits. */
-  diffNames: (a: string, b: string): GitVerb<{ status: string; path: string }[]> => ({
+  diffNames: (a: string, b: string): TextVerb<{ status: string; path: string }[]> => ({
     argv: ['diff-tree', '-r', '-z', '--no-renames', '--name-status', a, b],
     parse: r => {
       const f = r.stdout.split('\0').filter(x => x !== '');
@@ -72,17 +100,17 @@ export const verbs = {
     },
   }),
   /** Each commit's parents. */
-  parents: (shas: string[]): GitVerb<Map<string, string[]>> => ({
+  parents: (shas: string[]): StreamVerb<Map<string, string[]>> => ({
     argv: ['rev-list', '--no-walk=unsorted', '--parents', '--stdin'],
     input: shas.map(x => x + '\n').join(''),
     parse: r => new Map(r.stdout.split('\n').filter(Boolean).map(l => { const [c, ...ps] = l.split(' '); return [c!, ps] as [string, string[]]; })),
   }),
   /** Mode (`100644`, `100755`, `120000`) of each path in a commit's tree. */
-  modes: (sha: string, paths: string[]): GitVerb<Map<string, string>> => ({
+  modes: (sha: string, paths: string[]): TextVerb<Map<string, string>> => ({
     argv: ['ls-tree', '-z', '--full-tree', sha, '--', ...paths],
     parse: r => new Map(r.stdout.split('\0').filter(Boolean).map(l => { const tab = l.indexOf('\t'); return [l.slice(tab + 1), l.split(' ')[0]!] as [string, string]; })),
   }),
-  commitMessage: (sha: string): GitVerb<string> => ({ argv: ['log', '-1', '--format=%B', sha], parse: r => r.stdout }),
+  commitMessage: (sha: string): TextVerb<string> => ({ argv: ['log', '-1', '--format=%B', sha], parse: r => r.stdout }),
 };
 
 /** Pure parser of `git cat-file --batch` output (`<oid> <type> <size>\n<bytes>\n` or `<spec> missing\n`). */

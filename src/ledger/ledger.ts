@@ -1,33 +1,17 @@
 // The durable ledger: one append-only JSON Lines file per sweep under .rx/. Every state change is
 // written and fsynced before rx takes the next remote action, so a crash at any point resumes
-// without duplicate or lost jobs. Readers fold the events; a torn last line (crash mid-write) is
-// ignored. New event kinds and fields may be added (arrays, packing, resubmits) without a format
-// change: unknown events are kept and skipped by older readers.
-import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, statSync, writeSync, unlinkSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+// without duplicate or lost jobs. Readers validate every record (records.ts) and fold them into
+// the state of each point; a line torn by a crash mid-write is void, and anything else that does
+// not read is reported with its file:line rather than guessed about.
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateError } from '../errors.ts';
 import type { JobStatus } from '../remote/scheduler/types.ts';
 import type { Params } from '../sweep/points.ts';
+import { LEDGER_VERSION, RecordError, encodeRecord, readRecord, type EventOf, type LedgerEvent, type PointOrigin } from './records.ts';
+import { withAppendLock } from './lock.ts';
 
-export const LEDGER_VERSION = 1;
-
-export type LedgerEvent =
-  | { t: 'sweep'; at: string; name: string; file: string; branch: string; base: string; definition: unknown; remote: unknown }
-  /** A point is planned: key is its number within the sweep, stable forever. */
-  | { t: 'point'; at: string; key: string; params: Params; varied: Params; hash: string; base: string; repeat: number; from?: { sweep: string; key: string; sha: string | null } }
-  | { t: 'commit'; at: string; key: string; sha: string; ref: string; branch: string }
-  /** One `rx submit` of the sweep file: how many points it had, how many were new and skipped. */
-  | { t: 'submission'; at: string; points: number; fresh: number; skipped: number; repeat: boolean; sampler?: { drawn: number; sequence: string }; stage?: { select: [string, string][] } }
-  | { t: 'pushed'; at: string; keys: string[] }
-  | { t: 'dir'; at: string; key: string; dir: string; remote: string }
-  | { t: 'created'; at: string; keys: string[] }
-  | { t: 'cleaned'; at: string; keys: string[] }
-  /** A job was submitted for a point; attempt counts resubmissions (1 = first). */
-  | { t: 'job'; at: string; key: string; jobId: string; attempt: number; scheduler: string }
-  | { t: 'error'; at: string; key: string; phase: string; message: string }
-  /** Last known scheduler status of a job (a cache: `rx status` refreshes it). */
-  | { t: 'state'; at: string; key: string; jobId: string; status: JobStatus };
+export { LEDGER_VERSION, type LedgerEvent, type EventOf } from './records.ts';
 
 export interface PointRecord {
   key: string;
@@ -36,7 +20,7 @@ export interface PointRecord {
   hash: string;
   base: string;
   repeat: number;
-  from?: { sweep: string; key: string; sha: string | null };
+  from?: PointOrigin;
   sha?: string;
   ref?: string;
   branch?: string;
@@ -54,8 +38,8 @@ export interface PointRecord {
 
 export interface SweepState {
   name: string;
-  sweep?: Extract<LedgerEvent, { t: 'sweep' }>;
-  submissions: Extract<LedgerEvent, { t: 'submission' }>[];
+  sweep?: EventOf<'sweep'>;
+  submissions: EventOf<'submission'>[];
   points: Map<string, PointRecord>;
 }
 
@@ -92,7 +76,7 @@ export function fold(name: string, events: LedgerEvent[]): SweepState {
         if (p.jobs.at(-1)?.jobId === e.jobId) Object.assign(p, { status: e.status, statusAt: e.at });
         break;
       }
-      default: break; // a newer rx wrote it; keep going
+      case 'torn': break;
     }
   }
   return st;
@@ -110,24 +94,7 @@ export class Ledger {
 
   static read(file: string): LedgerEvent[] {
     if (!existsSync(file)) return [];
-    const lines = readFileSync(file, 'utf8').split('\n');
-    const out: LedgerEvent[] = [];
-    lines.forEach((line, i) => {
-      if (!line.trim()) return;
-      try {
-        const e = JSON.parse(line) as LedgerEvent & { v?: number };
-        if ((e.v ?? 1) > LEDGER_VERSION) throw new StateError(`${file}:${i + 1}: written by a newer rx (ledger version ${e.v})`, { hint: 'Upgrade rx.' });
-        out.push(e);
-      } catch (err) {
-        if (err instanceof StateError) throw err;
-        // A crash mid-append leaves the start of a line (never its closing brace); the next
-        // append starts a new line after it. Anything else that does not parse is damage.
-        if (line.trimEnd().endsWith('}')) {
-          throw new StateError(`${file}:${i + 1}: damaged ledger line`, { hint: 'Restore the file from a backup or remove the damaged line.' });
-        }
-      }
-    });
-    return out;
+    return readLines(file, readFileSync(file, 'utf8'));
   }
 
   state(): SweepState {
@@ -146,13 +113,14 @@ export class Ledger {
       this.fd = openSync(this.file, 'a+');
     }
     const fd = this.fd;
-    const text = events.map(e => JSON.stringify({ v: LEDGER_VERSION, ...e }) + '\n').join('');
+    const text = events.map(encodeRecord).join('');
     withAppendLock(this.file + '.lock', () => {
-      // After a torn write (a crash), start on a fresh line so this event stays whole.
+      // After a torn write (a crash), start on a fresh line and say that the line before is void,
+      // so the reader tells a crash from a damaged file.
       const size = fstatSync(fd).size;
       const last = Buffer.alloc(1);
       const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 10;
-      writeSync(fd, torn ? '\n' + text : text);
+      writeSync(fd, torn ? '\n' + encodeRecord({ t: 'torn', at: now() }) + text : text);
       fsyncSync(fd);
     });
     this.events.push(...events);
@@ -177,70 +145,41 @@ export function listSweeps(rxDir: string): string[] {
   return readdirSync(d, { withFileTypes: true }).filter(e => e.isDirectory() && existsSync(join(d, e.name, 'ledger.jsonl'))).map(e => e.name).sort();
 }
 
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-/** Runs fn holding a lock directory; a lock older than 30 s is from a crashed process and is broken. */
-function withAppendLock(lock: string, fn: () => void): void {
-  for (let i = 0; ; i++) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 30_000) rmdirSync(lock);
-      } catch { /* released meanwhile */ }
-      if (i > 2000) throw new StateError(`the ledger lock ${lock} has been held for over 20 s`, { hint: 'If no rx process is running, remove that directory.' });
-      sleepSync(10);
-    }
-  }
-  try {
-    fn();
-  } finally {
-    try { rmdirSync(lock); } catch { /* gone */ }
-  }
-}
-
 /**
- * A per-sweep lock so two rx processes never submit (or resubmit) the same sweep at once. The
- * lock file, created atomically (written aside, then hard-linked into place), holds the owner's
- * host and pid: a lock of a process gone from this host (a crash) is taken over; a lock from
- * another host (a shared home on two login nodes) is never guessed about.
+ * Reads a ledger's lines into records. A line that does not read is void when it was torn by a
+ * crash: it is the last line and unterminated, or the next line is the `torn` record an append
+ * wrote after it (ledgers of version 1 had no such record: there an unterminated-looking line that
+ * does not end in '}' counts as torn). Anything else is damage, reported with file:line.
  */
-export function acquireLock(dir: string, what: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'lock');
-  const me = `${hostname()} ${process.pid}`;
-  const tmp = join(dir, `.lock.${process.pid}`);
-  writeFileSync(tmp, me);
-  try {
-    for (let tries = 0; tries < 5; tries++) {
-      try {
-        linkSync(tmp, file);
-        return () => { try { if (readFileSync(file, 'utf8') === me) unlinkSync(file); } catch { /* already gone */ } };
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-      let holder = '';
-      try { holder = readFileSync(file, 'utf8'); } catch { continue; }
-      const [host, pidText] = holder.split(' ');
-      const pid = Number(pidText);
-      if (host !== hostname()) throw new StateError(`${what} is locked by rx on ${host} (pid ${pidText})`, { hint: `If no rx runs there any more, remove ${file}.` });
-      if (pid && alive(pid)) throw new StateError(`${what} is in use by another rx process (pid ${pid})`, { hint: 'Wait for it to finish, or stop it; a crashed rx leaves no live lock.' });
-      // Stale: break it only if it is still the same stale lock.
-      try { if (readFileSync(file, 'utf8') === holder) unlinkSync(file); } catch { /* raced */ }
+export function readLines(file: string, text: string): LedgerEvent[] {
+  const lines = text.split('\n');
+  const out: LedgerEvent[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.trim()) continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      const last = i === lines.length - 1;
+      const next = lines[i + 1] ?? '';
+      if (last || next.includes('"t":"torn"') || !line.trimEnd().endsWith('}')) continue;
+      throw damaged(file, i, 'not valid JSON');
     }
-    throw new StateError(`could not lock ${what}`);
-  } finally {
-    try { unlinkSync(tmp); } catch { /* gone */ }
+    const v = (raw as { v?: unknown })?.v;
+    if (typeof v === 'number' && v > LEDGER_VERSION) throw new StateError(`${file}:${i + 1}: written by a newer rx (ledger version ${v}; this rx reads up to ${LEDGER_VERSION})`, { hint: 'Upgrade rx (npm install -g remote-experiments).' });
+    try {
+      out.push(readRecord(raw));
+    } catch (e) {
+      if (e instanceof RecordError) throw damaged(file, i, e.message);
+      throw e;
+    }
   }
+  return out;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function damaged(file: string, i: number, why: string): StateError {
+  return new StateError(`${file}:${i + 1}: damaged ledger record: ${why}`, {
+    hint: `rx never rewrites its ledger, so this line was edited or corrupted. Restore the file from a backup, or fix or delete line ${i + 1} (keep a copy first).`,
+  });
 }

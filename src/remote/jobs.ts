@@ -1,26 +1,11 @@
-// Asking the scheduler about a sweep's jobs and recording the answers: shared by status, cancel
-// and resubmit. One connection per sweep's remote, one status script for all its live jobs.
+// Asking the scheduler about a sweep's jobs and recording the answers: shared by status, sweeps,
+// cancel, resubmit and dataset. One connection per sweep's remote, one status script for all its live jobs.
 import { ConfigError } from '../errors.ts';
-import { Ledger, listSweeps, now, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
-import { openTarget, type RemoteSpec, type Target } from './target.ts';
-import { TERMINAL_STATES } from './scheduler/types.ts';
-import { validateSweepName } from '../sweep/names.ts';
+import { now, type Ledger, type SweepState } from '../ledger/ledger.ts';
+import { finished, selectSweeps, withLedger } from '../ledger/sweeps.ts';
+import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
+import { openTarget, type Target } from './target.ts';
 import type { RepoContext } from '../git/repo.ts';
-
-/** The sweeps a command acts on: the one named (which must exist), or all. */
-export function selectSweeps(ctx: RepoContext, sweep: string | undefined): string[] {
-  const all = listSweeps(ctx.rxDir);
-  if (sweep === undefined) return all;
-  validateSweepName(sweep, '--sweep');
-  if (!all.includes(sweep)) throw new ConfigError(`no sweep named '${sweep}' in ${ctx.top}`, { hint: all.length ? `Known sweeps: ${all.join(', ')}` : 'Submit one first: rx submit --sweep sweep.ts' });
-  return [sweep];
-}
-
-/** A point's latest job has a final state recorded. */
-export function finished(p: PointRecord): boolean {
-  const job = p.jobs.at(-1);
-  return Boolean(job && p.status && p.status.jobId === job.jobId && TERMINAL_STATES.has(p.status.state));
-}
 
 /**
  * Opens the sweep's target, lets `work` use it (the connection is shared), and closes it.
@@ -28,7 +13,7 @@ export function finished(p: PointRecord): boolean {
  */
 export async function withTarget<T>(ctx: RepoContext, state: SweepState, work: (t: Target) => Promise<T>): Promise<T> {
   if (!state.sweep) throw new ConfigError(`sweep '${state.name}' has no recorded submission`);
-  const target = await openTarget(state.sweep.remote as RemoteSpec, ctx.top);
+  const target = await openTarget(state.sweep.remote, ctx.top);
   try {
     return await work(target);
   } finally {
@@ -53,12 +38,51 @@ export async function refreshStates(target: Target, ledger: Ledger): Promise<voi
   }));
 }
 
-/** Opens a sweep's ledger for the duration of `work`. */
-export async function withLedger<T>(ctx: RepoContext, name: string, work: (l: Ledger) => Promise<T>): Promise<T> {
-  const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
-  try {
-    return await work(ledger);
-  } finally {
-    ledger.close();
+
+/** Some point's latest job has no final state yet: only then is the scheduler worth asking. */
+export function hasLiveJobs(state: SweepState): boolean {
+  return [...state.points.values()].some(p => p.jobs.length && !finished(p));
+}
+
+/** Refreshes the sweep's job states if any is still live; no connection otherwise. */
+export async function refreshLive(ctx: RepoContext, ledger: Ledger): Promise<void> {
+  const state = ledger.state();
+  if (hasLiveJobs(state)) await withTarget(ctx, state, target => refreshStates(target, ledger));
+}
+
+/** Every experiment of the selected sweeps as users see it; live states refreshed unless offline. */
+export async function experimentStatuses(ctx: RepoContext, opts: { sweep?: string; offline?: boolean }): Promise<ExperimentStatus[]> {
+  const result: ExperimentStatus[] = [];
+  for (const name of selectSweeps(ctx, opts.sweep)) {
+    await withLedger(ctx, name, async ledger => {
+      if (!opts.offline) await refreshLive(ctx, ledger);
+      for (const p of ledger.state().points.values()) result.push(toStatus(name, p));
+    });
   }
+  return result;
+}
+
+export interface CancelledJob {
+  sweep: string;
+  key: string;
+  jobId: string;
+  state: string;
+}
+
+/**
+ * Cancels the sweep's unfinished latest jobs whose state (refreshed first, so it is what the
+ * scheduler says now) is in `states`, with one cancel call; records the states afterwards.
+ */
+export async function cancelJobs(ctx: RepoContext, ledger: Ledger, states: ReadonlySet<string>): Promise<CancelledJob[]> {
+  const cancelled: CancelledJob[] = [];
+  if (!hasLiveJobs(ledger.state())) return cancelled;
+  await withTarget(ctx, ledger.state(), async target => {
+    await refreshStates(target, ledger);
+    const chosen = [...ledger.state().points.values()].filter(p => p.jobs.length && !finished(p) && states.has(p.status?.state ?? 'PENDING'));
+    if (!chosen.length) return;
+    await target.transport.exec(target.scheduler.cancelScript(chosen.map(p => p.jobs.at(-1)!.jobId)));
+    for (const p of chosen) cancelled.push({ sweep: ledger.name, key: p.key, jobId: p.jobs.at(-1)!.jobId, state: p.status?.state ?? 'PENDING' });
+    await refreshStates(target, ledger);
+  });
+  return cancelled;
 }

@@ -1,7 +1,7 @@
 // The bash run on the target to make run directories: batched, one script for a whole submission.
-import { shq, shqPath } from '../quote.ts';
+import { sh, type ShFragment } from '../quote.ts';
 
-export interface DirToCreate {
+interface DirToCreate {
   key: string;
   sha: string;
   /** Absolute, or relative to the login dir, or ~/… */
@@ -20,48 +20,46 @@ export interface DirToCreate {
  */
 export function createDirsScript(opts: { repo: string; fetchUrl: string | null; sweep: string; dirs: DirToCreate[]; stateDir: string; script: string; branches: string[] }): string {
   const s = opts.sweep;
-  const lines = [
-    'set -u',
-    'set -o pipefail',
-    "trap '' HUP PIPE",
-    `repo=${shqPath(opts.repo)}`,
-    `sd=${shqPath(opts.stateDir)}`,
-    `script=${shq(opts.script)}`,
-    'mkdir -p -- "$sd" || { echo "RXFATAL cannot create the state directory $sd" >&2; exit 3; }',
-    'if command -v flock >/dev/null 2>&1; then exec 9>>"$sd/.create.lock" && flock 9; fi',
+  const lines: ShFragment[] = [
+    sh`set -u`,
+    sh`set -o pipefail`,
+    sh`trap '' HUP PIPE`,
+    sh`repo=${sh.path(opts.repo)}`,
+    sh`sd=${sh.path(opts.stateDir)}`,
+    sh`script=${opts.script}`,
+    sh`mkdir -p -- "$sd" || { echo "RXFATAL cannot create the state directory $sd" >&2; exit 3; }`,
+    sh`if command -v flock >/dev/null 2>&1; then exec 9>>"$sd/.create.lock" && flock 9; fi`,
   ];
   if (opts.fetchUrl !== null) {
     lines.push(
-      `url=${shq(opts.fetchUrl)}`,
-      'if [ ! -e "$repo" ]; then',
-      '  mkdir -p "$(dirname -- "$repo")" && git clone -q -- "$url" "$repo" || { echo "RXFATAL cannot clone $url into $repo" >&2; exit 3; }',
-      'fi',
-      `git -C "$repo" fetch -q -- "$url" ${shq(`refs/heads/rx/${s}/*:refs/heads/rx/${s}/*`)} ${shq(`refs/rx/${s}/*:refs/rx/${s}/*`)} || { echo "RXFATAL cannot fetch the sweep's branches from $url into $repo (if git said 'rejected', $repo holds refs of the same sweep name from another repository: give this repository its own remote.repo)" >&2; exit 3; }`,
+      sh`url=${opts.fetchUrl}`,
+      sh`if [ ! -e "$repo" ]; then`,
+      sh`  mkdir -p "$(dirname -- "$repo")" && git clone -q -- "$url" "$repo" || { echo "RXFATAL cannot clone $url into $repo" >&2; exit 3; }`,
+      sh`fi`,
+      sh`git -C "$repo" fetch -q -- "$url" ${`refs/heads/rx/${s}/*:refs/heads/rx/${s}/*`} ${`refs/rx/${s}/*:refs/rx/${s}/*`} || { echo "RXFATAL cannot fetch the sweep's branches from $url into $repo (if git said 'rejected', $repo holds refs of the same sweep name from another repository: give this repository its own remote.repo)" >&2; exit 3; }`,
     );
   }
-  lines.push(
-    'mk() {',
-    '  local key=$1 sha=$2 d=$3',
-    '  if [ -e "$d" ]; then',
-    '    if [ -f "$d/.rx/point.json" ]; then echo "RXDIR $key"; else echo "RXERR $key $d exists and was not made by rx"; fi',
-    '    return',
-    '  fi',
-    // Under the lock, any scratch directory of this run dir is a dead creator's: rx's own, removed.
-    '  rm -rf -- "$d".rx-partial.*',
-    '  local t="$d.rx-partial.$$"',
-    '  if mkdir -p -- "$t" && git -C "$repo" archive --format=tar "$sha" | tar -x -C "$t" && [ -f "$t/.rx/point.json" ] && [ -e "$t/$script" ] && mv -T -- "$t" "$d"; then',
-    '    echo "RXDIR $key"',
-    '  else',
-    '    rm -rf -- "$t"',
-    '    echo "RXERR $key cannot create $d from $sha"',
-    '  fi',
-    '}',
-  );
-  for (const d of opts.dirs) lines.push(`mk ${shq(d.key)} ${shq(d.sha)} ${shqPath(d.dir)}`);
+  // In mk, under the lock, any scratch directory of the run dir is a dead creator's: rx's own, removed.
+  lines.push(sh`mk() {
+  local key=$1 sha=$2 d=$3
+  if [ -e "$d" ]; then
+    if [ -f "$d/.rx/point.json" ]; then echo "RXDIR $key"; else echo "RXERR $key $d exists and was not made by rx"; fi
+    return
+  fi
+  rm -rf -- "$d".rx-partial.*
+  local t="$d.rx-partial.$$"
+  if mkdir -p -- "$t" && git -C "$repo" archive --format=tar "$sha" | tar -x -C "$t" && [ -f "$t/.rx/point.json" ] && [ -e "$t/$script" ] && mv -T -- "$t" "$d"; then
+    echo "RXDIR $key"
+  else
+    rm -rf -- "$t"
+    echo "RXERR $key cannot create $d from $sha"
+  fi
+}`);
+  for (const d of opts.dirs) lines.push(sh`mk ${d.key} ${d.sha} ${sh.path(d.dir)}`);
   if (opts.fetchUrl !== null && opts.branches.length) {
     // Only the temporary branches rx made (named in the ledger), never others of that name space.
-    lines.push(`printf 'delete %s\\n' ${opts.branches.map(shq).join(' ')} | git -C "$repo" update-ref --stdin 2>/dev/null || for b in ${opts.branches.map(shq).join(' ')}; do git -C "$repo" update-ref -d "$b" 2>/dev/null; done`);
+    lines.push(sh`printf 'delete %s\\n' ${opts.branches} | git -C "$repo" update-ref --stdin 2>/dev/null || for b in ${opts.branches}; do git -C "$repo" update-ref -d "$b" 2>/dev/null; done`);
   }
-  lines.push('exit 0');
-  return lines.join('\n') + '\n';
+  lines.push(sh`exit 0`);
+  return sh.lines(lines).text + '\n';
 }

@@ -1,16 +1,20 @@
 // Where a sweep's runs go: a transport (this machine or ssh) plus a scheduler, and the paths on it.
 import { join, isAbsolute } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import type { LoadedSweep } from '../sweep/definition.ts';
+import type { RemoteSpec } from './config.ts';
 import type { Transport } from './transport/types.ts';
 import type { Scheduler } from './scheduler/types.ts';
 import { localTransport } from './transport/local.ts';
-import { connectSsh } from './transport/ssh.ts';
+import type { SshSettings } from './transport/sshconfig.ts';
 import { slurm } from './scheduler/slurm.ts';
 import { shellScheduler } from './scheduler/shell.ts';
 import { run } from '../proc.ts';
 
-export type RemoteSpec = LoadedSweep['remote'];
+export type { RemoteSpec };
+
+// The ssh client (ssh2, ssh-config) loads only when a remote is reached, not for commands that
+// only read the ledger (`rx status --offline`, `rx sweeps`).
+const sshModule = () => import('./transport/ssh.ts');
 
 export interface Target {
   transport: Transport;
@@ -54,6 +58,52 @@ export async function openTarget(r: RemoteSpec, top: string): Promise<Target> {
     const transport = localTransport(top);
     return { transport, scheduler, local: true, repo: r.repo ?? top, output, stateDir: `${output}/.rx-jobs`, close: () => transport.close() };
   }
-  const transport = await connectSsh({ host: r.host, port: r.port, user: r.user, identityFile: r.identityFile, strictHostKeyChecking: r.strictHostKeyChecking });
+  const { connectSsh } = await sshModule();
+  const transport = await connectSsh({ ...sshSpec(r), settings: await sshSettingsFor(r) });
   return { transport, scheduler, local: false, repo: r.repo!.replace(/\/+$/, ''), output, stateDir: `${output}/.rx-jobs`, close: () => transport.close() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ssh settings: one place, for rx's own connection and for OpenSSH under rsync
+
+/** The part of a remote that says how to reach it over ssh. */
+function sshSpec(r: RemoteSpec) {
+  return { host: r.host, port: r.port, user: r.user, identityFile: r.identityFile, strictHostKeyChecking: r.strictHostKeyChecking };
+}
+
+/** The remote resolved against the ssh config files: what openTarget connects with. */
+export async function sshSettingsFor(r: RemoteSpec): Promise<SshSettings> {
+  const { resolveSshSettings } = await import('./transport/sshconfig.ts');
+  return resolveSshSettings(sshSpec(r));
+}
+
+/** How rsync reaches an ssh remote: the `-e` argv and the `host` of `host:path`. */
+export interface RsyncShell {
+  /** OpenSSH argv (for rsync's `-e`), reaching the host exactly as rx's own connection does. */
+  ssh: string[];
+  /** The destination to put before `:path`. */
+  destination: string;
+  /** The alias as given, for messages. */
+  alias: string;
+  /**
+   * Connects once with rx's own client, which explains an unknown or changed host key (or records
+   * it with accept-new); afterwards OpenSSH finds the key in the same known_hosts.
+   */
+  checkHostKey(): Promise<void>;
+}
+
+/** rsync's ssh for a remote, from the same resolved settings openTarget uses; null for 'local'. */
+export async function rsyncShell(r: RemoteSpec): Promise<RsyncShell | null> {
+  if (r.host === 'local') return null;
+  const settings = await sshSettingsFor(r);
+  const { connectSsh, sshCommandArgs, sshDestination } = await sshModule();
+  return {
+    ssh: sshCommandArgs(settings),
+    destination: sshDestination(settings),
+    alias: settings.alias,
+    async checkHostKey() {
+      const t = await connectSsh({ ...sshSpec(r), settings });
+      await t.close();
+    },
+  };
 }

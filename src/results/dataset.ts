@@ -4,6 +4,7 @@ import { writeFile, mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { uniqueName } from './columns.ts';
 
 /** Provenance columns, always first, in this order (documented in the README). */
 export const PROVENANCE = [
@@ -38,8 +39,7 @@ export function buildDataset(runs: DatasetRun[]): Dataset {
   const rename = (kind: 'param' | 'result', map: Map<string, string>, name: string) => {
     let out = map.get(name);
     if (out === undefined) {
-      out = name;
-      while (taken.has(out)) out += '_';
+      out = uniqueName(name, taken);
       taken.add(out);
       map.set(name, out);
       kinds[out] = kind;
@@ -112,6 +112,8 @@ export function toParquet(d: Dataset): Uint8Array {
 }
 
 export type Format = 'csv' | 'jsonl' | 'parquet';
+
+export const FORMATS: readonly Format[] = ['csv', 'jsonl', 'parquet'];
 
 /** Writes atomically (temp file + rename), so a reader never sees half a dataset. */
 export async function writeDataset(d: Dataset, format: Format, file: string): Promise<void> {

@@ -1,6 +1,7 @@
 // Per-run reduction of a parsed output file into a few result values (the dataset's columns).
 // Built-in reducers work on tables (MESA history/profile, CSV/TSV); anything else is flattened.
 import { ConfigError } from '../errors.ts';
+import { uniqueName } from './columns.ts';
 import { MesaData } from '../../parsers/mesa-data.ts';
 import type { CsvTable } from '../../parsers/csv.ts';
 
@@ -83,11 +84,8 @@ export function applyReducer(r: Reducer, parsed: unknown, file: string): Record<
   if (Array.isArray(r)) {
     const out: Record<string, unknown> = {};
     for (const part of r.map(x => applyReducer(x, parsed, file))) {
-      for (const [k, v] of Object.entries(part)) {
-        let col = k;
-        while (col in out) col += '_'; // e.g. { last: ['x'] } twice: nothing hides another
-        out[col] = v;
-      }
+      // e.g. { last: ['x'] } twice: nothing hides another.
+      for (const [k, v] of Object.entries(part)) out[uniqueName(k, out)] = v;
     }
     return out;
   }

@@ -2,39 +2,21 @@
 // name the offending key.
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
-import { validateSweepName, validateRepoPath } from './names.ts';
+import { validateSweepName } from './names.ts';
 import type { Params } from './points.ts';
 import { planPoints, type Plan, type PlanOptions, type PlannedPoint } from './plan.ts';
 import type { PointsSpec, ValuesSpec } from './space.ts';
 import type { SamplerSpec } from './samplers.ts';
 import { validateReducer, type Reducer, type ReduceFn } from '../results/reduce.ts';
-import { parserFor, type ParserName } from '../../parsers/index.ts';
+import { isParserName, parserFor, parserNames, type ParserName } from '../../parsers/index.ts';
 import { validateFrom, type FromSpec } from './stages.ts';
 import { validatePatcher, type PatcherSpec } from './patch.ts';
+import { validateRemote, type RemoteConfig, type RemoteSpec } from '../remote/config.ts';
 
-export interface RemoteConfig {
-  /** ssh host or Host alias from ~/.ssh/config; 'local' (or no remote) = this machine. */
-  host: string;
-  port?: number;
-  user?: string;
-  identityFile?: string;
-  /** The clone of origin on the cluster (created if missing). Relative paths are from the login dir. */
-  repo?: string;
-  /** Root for run directories. */
-  output?: string;
-  scheduler?: 'slurm' | 'shell';
-  /** Batch script inside each run directory. */
-  script?: string;
-  sbatchArgs?: string[];
-  strictHostKeyChecking?: 'yes' | 'accept-new';
-  /** URL the cluster fetches from; default: the local repository's `origin` URL. */
-  origin?: string;
-  /** Most jobs the shell scheduler runs at once (default: nproc of the target). */
-  maxParallel?: number;
-}
+export { validateRemote, type RemoteConfig, type RemoteSpec };
+import { isObject } from '../json.ts';
 
 export interface SweepDefinition {
   name: string;
@@ -78,12 +60,11 @@ export function defineSweep<T extends SweepDefinition>(sweep: T): T {
 export interface LoadedSweep {
   def: SweepDefinition;
   file: string;
-  remote: Required<Pick<RemoteConfig, 'host' | 'scheduler' | 'script'>> & RemoteConfig;
+  remote: RemoteSpec;
   plan: Plan;
   points: PlannedPoint[];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export async function loadSweepFile(file: string, cwd: string): Promise<unknown> {
   const path = resolve(cwd, file);
@@ -97,8 +78,8 @@ export async function loadSweepFile(file: string, cwd: string): Promise<unknown>
     if (ext === '.json') return JSON.parse(await readFile(path, 'utf8'));
     if (ext === '.yaml' || ext === '.yml') return parseYaml(await readFile(path, 'utf8'));
     if (['.ts', '.mts', '.js', '.mjs', '.cts', '.cjs'].includes(ext)) {
-      const { tsImport } = await import('tsx/esm/api');
-      const mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+      const { importSweepModule } = await import('./load-code.ts');
+      const mod = await importSweepModule(path);
       if (mod.default === undefined) throw new ConfigError(`${file}: the sweep file has no default export`, { hint: 'End it with `export default defineSweep({ ... })`.' });
       // A CommonJS sweep file compiled by tsx may nest its export one level deeper.
       const d = mod.default;
@@ -111,36 +92,7 @@ export async function loadSweepFile(file: string, cwd: string): Promise<unknown>
   throw new ConfigError(`${file}: unknown sweep file type '${ext}'`, { hint: 'Use .ts, .js, .json or .yaml.' });
 }
 
-const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel']);
 const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer', 'parse', 'from']);
-
-export function validateRemote(r: unknown, where = 'remote'): LoadedSweep['remote'] {
-  if (r === undefined) return { host: 'local', scheduler: 'shell', script: 'run.sbatch' };
-  if (!isObject(r)) throw new ConfigError(`${where}: expected an object like { host, repo, output }`);
-  for (const k of Object.keys(r)) if (!REMOTE_KEYS.has(k)) throw new ConfigError(`${where}.${k}: unknown option; known: ${[...REMOTE_KEYS].join(', ')}`);
-  const host = r.host ?? 'local';
-  if (typeof host !== 'string' || host === '' || /[\s'"`$;]/.test(host) || host.startsWith('-')) throw new ConfigError(`${where}.host: invalid host ${JSON.stringify(host)}`);
-  const local = host === 'local';
-  const str = (k: string) => {
-    const v = r[k];
-    if (v !== undefined && (typeof v !== 'string' || v === '' || v.includes('\0') || /[\r\n]/.test(v))) throw new ConfigError(`${where}.${k}: expected a non-empty single-line string`);
-    return v as string | undefined;
-  };
-  for (const k of ['user', 'identityFile', 'repo', 'output', 'origin']) str(k);
-  if (r.port !== undefined && !(Number.isInteger(r.port) && (r.port as number) > 0 && (r.port as number) < 65536)) throw new ConfigError(`${where}.port: expected a port number`);
-  if (r.user !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(r.user as string)) throw new ConfigError(`${where}.user: invalid user name ${JSON.stringify(r.user)}`);
-  const scheduler = r.scheduler ?? (local ? 'shell' : 'slurm');
-  if (scheduler !== 'slurm' && scheduler !== 'shell') throw new ConfigError(`${where}.scheduler: expected 'slurm' or 'shell', got ${JSON.stringify(scheduler)}`);
-  const script = validateRepoPath(r.script ?? 'run.sbatch', `${where}.script`);
-  if (r.sbatchArgs !== undefined && !(Array.isArray(r.sbatchArgs) && r.sbatchArgs.every(a => typeof a === 'string' && !a.includes('\0')))) throw new ConfigError(`${where}.sbatchArgs: expected a list of strings, e.g. ['--time=1:00:00']`);
-  if (r.strictHostKeyChecking !== undefined && r.strictHostKeyChecking !== 'yes' && r.strictHostKeyChecking !== 'accept-new') throw new ConfigError(`${where}.strictHostKeyChecking: expected 'yes' or 'accept-new'`);
-  if (r.maxParallel !== undefined && !(Number.isInteger(r.maxParallel) && (r.maxParallel as number) > 0)) throw new ConfigError(`${where}.maxParallel: expected a positive integer`);
-  if (!local) {
-    if (!r.repo) throw new ConfigError(`${where}.repo: required for host '${host}': the path of the clone of origin on the cluster (created if missing), e.g. '~/rx/myproject'`);
-    if (!r.output) throw new ConfigError(`${where}.output: required for host '${host}': the directory under which run directories are created, e.g. '~/runs'`);
-  }
-  return { ...(r as unknown as RemoteConfig), host, scheduler, script };
-}
 
 /** A sweep file checked key by key, its points not planned yet. */
 export type CheckedSweep = Omit<LoadedSweep, 'plan' | 'points'>;
@@ -188,8 +140,6 @@ export async function loadSweep(file: string, cwd: string, planOpts: PlanOptions
   return validateSweep(await loadSweepFile(file, cwd), file, planOpts);
 }
 
-const PARSERS: ParserName[] = ['mesaInlist', 'mesaHistory', 'mesaProfile', 'csv', 'tsv', 'json', 'yaml', 'keyvalue', 'sbatch', 'slurmOut'];
-
 /** The sweep's parse entries as a list, checked: file paths, parser names, reducers. */
 export function validateParse(raw: unknown): ParseEntry[] {
   const list = Array.isArray(raw) ? raw : [raw];
@@ -199,10 +149,10 @@ export function validateParse(raw: unknown): ParseEntry[] {
     for (const k of Object.keys(e)) if (!['file', 'parser', 'reduce', 'prefix'].includes(k)) throw new ConfigError(`${where}.${k}: unknown key; known: file, parser, reduce, prefix`);
     if (typeof e.file !== 'string' || !e.file || e.file.startsWith('/') || e.file.split('/').includes('..')) throw new ConfigError(`${where}.file: expected a path inside the run directory, e.g. 'LOGS/history.data'`);
     const parser = e.parser ?? parserFor(e.file);
-    if (parser === undefined) throw new ConfigError(`${where}.parser: no parser is known for '${e.file}'; name one: ${PARSERS.join(', ')}`);
-    if (!PARSERS.includes(parser as ParserName)) throw new ConfigError(`${where}.parser: unknown parser ${JSON.stringify(parser)}; known: ${PARSERS.join(', ')}`);
+    if (parser === undefined) throw new ConfigError(`${where}.parser: no parser is known for '${e.file}'; name one: ${parserNames.join(', ')}`);
+    if (!isParserName(parser)) throw new ConfigError(`${where}.parser: unknown parser ${JSON.stringify(parser)}; known: ${parserNames.join(', ')}`);
     if (e.reduce !== undefined && typeof e.reduce !== 'function') validateReducer(e.reduce, `${where}.reduce`);
     if (e.prefix !== undefined && (typeof e.prefix !== 'string' || !/^[A-Za-z0-9_.-]*$/.test(e.prefix))) throw new ConfigError(`${where}.prefix: letters, digits, '_', '.', '-' only`);
-    return { ...(e as unknown as ParseEntry), parser: parser as ParserName };
+    return { ...(e as unknown as ParseEntry), parser };
   });
 }

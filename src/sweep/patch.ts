@@ -115,12 +115,32 @@ function fail(pointLabel: string, file: string, e: unknown): never {
   throw e;
 }
 
+type Routes = Map<string, { index: number; name: string }[]>;
+
+const implOf = (s: BuiltinPatcher): PatcherImpl | null => (typeof s.type === 'function' ? null : PATCHERS[s.type]);
+
 /**
  * Applies the text patchers, in order, to the base file contents; returns one change per file.
  * Errors are ConfigErrors naming the point and the file.
  */
 export function applyTextPatcher(spec: TextPatcherSpec, base: Map<string, Buffer>, config: Params, pointLabel: string): FileChange[] {
   const list = asList(spec);
+  const current = baseTexts(list, base);
+  const routes = routeParams(list, config);
+  const hasSomewhere = list.some(s => s.add) ? foundSomewhere(list, routes, current, pointLabel) : new Set<string>();
+  const placed = new Set<string>();
+  const inputs: string[] = [];
+  list.forEach((s, i) => {
+    const text = current.get(s.file)!;
+    inputs.push(text);
+    current.set(s.file, applyOne(s, i, text, routes, config, hasSomewhere, placed, pointLabel));
+  });
+  for (const [k, rs] of routes) if (!placed.has(k)) throw notPlaced(k, rs, list, inputs, config, pointLabel);
+  return [...current].map(([path, text]) => ({ path, content: Buffer.from(text, 'utf8'), mode: '100644' as const }));
+}
+
+/** The text of every patched file in the base commit (each once). */
+function baseTexts(list: BuiltinPatcher[], base: Map<string, Buffer>): Map<string, string> {
   const current = new Map<string, string>();
   for (const s of list) {
     if (current.has(s.file)) continue;
@@ -128,79 +148,83 @@ export function applyTextPatcher(spec: TextPatcherSpec, base: Map<string, Buffer
     if (b === undefined) throw new ConfigError(`patcher.file: '${s.file}' does not exist in the base commit`);
     current.set(s.file, decode(b));
   }
-  const routes = routeParams(list, config);
-  const impl = (s: BuiltinPatcher): PatcherImpl | null => (typeof s.type === 'function' ? null : PATCHERS[s.type]);
-  // Which parameters some routed patcher's file already has (add: true only inserts the others).
+  return current;
+}
+
+/** Which parameters some routed patcher's file already has (add: true only inserts the others). */
+function foundSomewhere(list: BuiltinPatcher[], routes: Routes, current: Map<string, string>, pointLabel: string): Set<string> {
   const hasSomewhere = new Set<string>();
-  if (list.some(s => s.add)) {
-    for (const [k, rs] of routes) {
-      const has = (r: { index: number; name: string }) => {
-        const s = list[r.index]!;
-        const m = impl(s);
-        try {
-          return m !== null && m.has(current.get(s.file)!, r.name, optsOf(s));
-        } catch (e) {
-          return fail(pointLabel, s.file, e);
-        }
-      };
-      if (rs.some(has)) hasSomewhere.add(k);
+  const has = (r: { index: number; name: string }) => {
+    const s = list[r.index]!;
+    const m = implOf(s);
+    try {
+      return m !== null && m.has(current.get(s.file)!, r.name, optsOf(s));
+    } catch (e) {
+      return fail(pointLabel, s.file, e);
     }
+  };
+  for (const [k, rs] of routes) if (rs.some(has)) hasSomewhere.add(k);
+  return hasSomewhere;
+}
+
+/** Runs patcher `i` on `text` with the parameters routed to it; adds the sweep keys it applied to `placed`. */
+function applyOne(s: BuiltinPatcher, i: number, text: string, routes: Routes, config: Params, hasSomewhere: Set<string>, placed: Set<string>, pointLabel: string): string {
+  const values: Params = {};
+  // The patcher's name for a parameter → the sweep's key (they differ by the patcher's prefix).
+  const origin = new Map<string, string>();
+  for (const [k, rs] of routes) for (const r of rs) if (r.index === i) { values[r.name] = config[k]; origin.set(r.name, k); }
+  const m = implOf(s);
+  if (m === null) {
+    const out = runCustom(s, text, values, pointLabel);
+    for (const k of origin.values()) placed.add(k);
+    return out;
   }
-  const placed = new Set<string>();
-  const inputs: string[] = [];
-  list.forEach((s, i) => {
-    const text = current.get(s.file)!;
-    inputs.push(text);
-    const values: Params = {};
-    const origin = new Map<string, string>();
-    for (const [k, rs] of routes) for (const r of rs) if (r.index === i) { values[r.name] = config[k]; origin.set(r.name, k); }
-    const m = impl(s);
-    let out: string;
-    if (m === null) {
-      try {
-        out = (s.type as CustomTextPatcher)(text, structuredClone(values), { file: s.file });
-      } catch (e) {
-        throw new ConfigError(`${pointLabel}: the patcher function for ${s.file} failed: ${(e as Error)?.message ?? e}`, { cause: e });
-      }
-      if (typeof out !== 'string') throw new ConfigError(`${pointLabel}: the patcher function for ${s.file} returned ${typeof out}, not the new text`);
-      for (const k of origin.values()) placed.add(k);
-    } else {
-      const o = optsOf(s);
-      const apply: Params = {};
-      try {
-        for (const [name, k] of origin) {
-          if (m.has(text, name, o) || (s.add && !hasSomewhere.has(k) && (m.canAdd?.(text, name, o) ?? true))) {
-            apply[name] = values[name];
-            placed.add(k);
-          }
-        }
-        out = m.patch(text, s.type === 'template' ? values : apply, o);
-      } catch (e) {
-        fail(pointLabel, s.file, e);
+  const o = optsOf(s);
+  const apply: Params = {};
+  try {
+    for (const [name, k] of origin) {
+      if (m.has(text, name, o) || (s.add && !hasSomewhere.has(k) && (m.canAdd?.(text, name, o) ?? true))) {
+        apply[name] = values[name];
+        placed.add(k);
       }
     }
-    current.set(s.file, out);
+    return m.patch(text, s.type === 'template' ? values : apply, o);
+  } catch (e) {
+    return fail(pointLabel, s.file, e);
+  }
+}
+
+/** A custom text patcher (a function given as `type`): it gets a copy of its values and must return the text. */
+function runCustom(s: BuiltinPatcher, text: string, values: Params, pointLabel: string): string {
+  let out: string;
+  try {
+    out = (s.type as CustomTextPatcher)(text, structuredClone(values), { file: s.file });
+  } catch (e) {
+    throw new ConfigError(`${pointLabel}: the patcher function for ${s.file} failed: ${(e as Error)?.message ?? e}`, { cause: e });
+  }
+  if (typeof out !== 'string') throw new ConfigError(`${pointLabel}: the patcher function for ${s.file} returned ${typeof out}, not the new text`);
+  return out;
+}
+
+/** The error for a parameter no patcher applied, with why each routed file did not take it. */
+function notPlaced(k: string, rs: { index: number; name: string }[], list: BuiltinPatcher[], inputs: string[], config: Params, pointLabel: string): ConfigError {
+  if (rs.length === 0) return new ConfigError(`${pointLabel}: parameter '${k}' goes to no patcher: every patcher has keys or a prefix, and none matches it`, { hint: "Add it to a patcher's keys, or add a patcher without keys/prefix." });
+  const why = rs.map(r => {
+    const s = list[r.index]!;
+    const m = implOf(s)!;
+    if (s.type === 'template') return `${s.file} has no placeholder '${r.name}'`;
+    // Patching the file with this parameter alone says why it has no place (a patcher's own message).
+    try {
+      m.patch(inputs[r.index]!, { [r.name]: config[k] }, optsOf(s));
+    } catch (e) {
+      if (e instanceof PatchError) return e.message.includes(s.file) ? e.message : `${s.file}: ${e.message}`;
+      throw e;
+    }
+    return `${s.file} has no place for '${r.name}'`;
   });
-  for (const [k, rs] of routes) {
-    if (placed.has(k)) continue;
-    if (rs.length === 0) throw new ConfigError(`${pointLabel}: parameter '${k}' goes to no patcher: every patcher has keys or a prefix, and none matches it`, { hint: "Add it to a patcher's keys, or add a patcher without keys/prefix." });
-    const why = rs.map(r => {
-      const s = list[r.index]!;
-      const m = impl(s)!;
-      if (s.type === 'template') return `${s.file} has no placeholder '${r.name}'`;
-      try {
-        m.patch(inputs[r.index]!, { [r.name]: config[k] }, optsOf(s));
-      } catch (e) {
-        if (e instanceof PatchError) return e.message.includes(s.file) ? e.message : `${s.file}: ${e.message}`;
-        throw e;
-      }
-      return `${s.file} has no place for '${r.name}'`;
-    });
-    throw new ConfigError(`${pointLabel}: ${rs.length === 1 ? why[0] : `parameter '${k}' is set by none of the patched files: ${why.join('; ')}`}`, {
-      hint: 'Fix the parameter name in the sweep file, or the file in the base commit.',
-    });
-  }
-  return [...current].map(([path, text]) => ({ path, content: Buffer.from(text, 'utf8'), mode: '100644' as const }));
+  return new ConfigError(`${pointLabel}: ${rs.length === 1 ? why[0] : `parameter '${k}' is set by none of the patched files: ${why.join('; ')}`}`, {
+    hint: 'Fix the parameter name in the sweep file, or the file in the base commit.',
+  });
 }
 
 async function snapshot(dir: string): Promise<Map<string, { content: Buffer; mode: FileChange['mode'] }>> {

@@ -28,6 +28,7 @@ import { paramHash } from './hash.ts';
 import { expandDimensions, type Params } from './points.ts';
 import { validateSampler, sample, samplerSequenceId, type SamplerSpec, type SamplerType } from './samplers.ts';
 import { expandPoints, expandValues, type PointsSpec, type ValuesSpec } from './space.ts';
+import { isObject } from '../json.ts';
 
 export { validateSampler } from './samplers.ts';
 
@@ -95,9 +96,26 @@ export interface Plan {
   warnings: string[];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function planPoints(def: PlanDefinition, opts: PlanOptions = {}): Plan {
+  const { base, maxPoints, extend, already } = checkInputs(def, opts);
+  const { grid, gridKind, gridWhere } = gridPart(def, maxPoints);
+  const warnings: string[] = [];
+  let sampled: ReturnType<typeof samplerPart> | undefined;
+  if (def.sampler !== undefined) {
+    sampled = samplerPart(def.sampler, grid, gridWhere, already, extend, maxPoints, warnings);
+  } else if (extend > 0) {
+    throw new ConfigError('--extend: only a sweep with a sampler can be extended', { hint: 'Add points to the dimensions or points list and submit again instead.' });
+  } else if (grid.length > maxPoints) {
+    throw tooMany(grid.length, '', maxPoints);
+  }
+  const { points, duplicates } = collectPoints(base, grid, gridKind, gridWhere, sampled?.samples);
+  if (duplicates > 0) warnings.push(`${duplicates} point${duplicates === 1 ? '' : 's'} had the same parameters as an earlier point and ${duplicates === 1 ? 'was' : 'were'} dropped`);
+  return { points, ...(sampled ? { sampler: sampled.samplerInfo } : {}), duplicates, warnings };
+}
+
+/** Validates base_config, maxPoints and the options (before anything is expanded). */
+function checkInputs(def: PlanDefinition, opts: PlanOptions): { base: Params; maxPoints: number; extend: number; already: number } {
   const base = def.base_config ?? {};
   if (!isObject(base)) throw new ConfigError('base_config: expected an object of parameter values');
   const maxPoints = def.maxPoints ?? DEFAULT_MAX_POINTS;
@@ -109,60 +127,58 @@ export function planPoints(def: PlanDefinition, opts: PlanOptions = {}): Plan {
   if (def.points !== undefined && def.dimensions !== undefined) {
     throw new ConfigError('points: a sweep has either points or dimensions, not both', { hint: 'Put the dimensions into the point list, e.g. points: grid(plist(...), ...), or drop one of them.' });
   }
+  return { base, maxPoints, extend, already };
+}
 
-  const tooMany = (n: number, what: string) => new ConfigError(`the sweep plans ${n} points${what}, more than maxPoints (${maxPoints})`, { hint: `If that is intended, raise the guard in the sweep file: maxPoints: ${n}` });
+const tooMany = (n: number, what: string, maxPoints: number) =>
+  new ConfigError(`the sweep plans ${n} points${what}, more than maxPoints (${maxPoints})`, { hint: `If that is intended, raise the guard in the sweep file: maxPoints: ${n}` });
 
-  // The grid part: dimensions, a point list, or the base config alone.
-  let grid: Params[];
-  let gridKind: 'grid' | 'list' = 'grid';
-  let gridWhere = '';
+/** The grid part: dimensions, a point list, or the base config alone (`gridWhere` '', one empty point). */
+function gridPart(def: PlanDefinition, maxPoints: number): { grid: Params[]; gridKind: 'grid' | 'list'; gridWhere: string } {
   if (def.dimensions !== undefined) {
     const dims = def.dimensions as unknown;
     if (!isObject(dims)) throw new ConfigError('dimensions: expected an object: { param: [values...] }');
     const lists = Object.fromEntries(Object.entries(dims).map(([k, v]) => [k, isObject(v) ? expandValues(v, `dimensions.${k}`) : v]));
     const n = Object.values(lists).reduce<number>((k, v) => k * (Array.isArray(v) ? v.length : 1), 1);
-    if (n > maxPoints) throw tooMany(n, ' (dimensions)');
-    grid = expandDimensions({}, lists).map(p => p.varied);
-    gridWhere = 'dimensions';
-  } else if (def.points !== undefined) {
-    grid = expandPoints(def.points, 'points');
-    gridKind = 'list';
-    gridWhere = 'points';
-    if (grid.length > maxPoints) throw tooMany(grid.length, ' (points)');
-  } else {
-    grid = [{}];
+    // Checked before expanding: a huge grid is refused without being built.
+    if (n > maxPoints) throw tooMany(n, ' (dimensions)', maxPoints);
+    return { grid: expandDimensions({}, lists).map(p => p.varied), gridKind: 'grid', gridWhere: 'dimensions' };
   }
-
-  const warnings: string[] = [];
-  let samples: Params[] = [];
-  let samplerInfo: Plan['sampler'];
-  if (def.sampler !== undefined) {
-    const spec = validateSampler(def.sampler, 'sampler');
-    if (gridWhere) {
-      const gridKeys = new Set<string>();
-      for (const g of grid) for (const k of Object.keys(g)) gridKeys.add(k);
-      for (const name of Object.keys(spec.bounds)) {
-        if (gridKeys.has(name)) throw new ConfigError(`sampler.bounds.${name}: '${name}' is also varied by ${gridWhere}`, { hint: 'A parameter is either sampled or listed, not both.' });
-      }
-    }
-    const drawn = Math.max(spec.budget, already) + extend;
-    const n = grid.length * drawn;
-    if (n > maxPoints) throw tooMany(n, gridWhere ? ` (${grid.length} ${gridWhere} points × ${drawn} samples)` : ` (${drawn} samples)`);
-    if (spec.type === 'sobol' && drawn > 2 ** 32) throw new ConfigError(`sampler: a sobol sequence has at most 2^32 points, ${drawn} asked for`);
-    samples = sample(spec, { start: 0, count: drawn });
-    samplerInfo = { type: spec.type, budget: spec.budget, drawn, sequence: samplerSequenceId(spec) };
-    if (spec.type === 'sobol' && !Number.isInteger(Math.log2(drawn))) {
-      warnings.push(`sampler: Sobol points are evenly spread at powers of two; ${drawn} points is not one (${2 ** Math.floor(Math.log2(drawn))} or ${2 ** Math.ceil(Math.log2(drawn))} is)`);
-    }
-    if (spec.type === 'lhs' && drawn % spec.budget !== 0) {
-      warnings.push(`sampler: Latin hypercube points come in blocks of budget = ${spec.budget}; the last block has ${drawn % spec.budget} of ${spec.budget} points, so it is not stratified until it is complete (extend by multiples of ${spec.budget})`);
-    }
-  } else if (extend > 0) {
-    throw new ConfigError('--extend: only a sweep with a sampler can be extended', { hint: 'Add points to the dimensions or points list and submit again instead.' });
-  } else if (grid.length > maxPoints) {
-    throw tooMany(grid.length, '');
+  if (def.points !== undefined) {
+    const grid = expandPoints(def.points, 'points');
+    if (grid.length > maxPoints) throw tooMany(grid.length, ' (points)', maxPoints);
+    return { grid, gridKind: 'list', gridWhere: 'points' };
   }
+  return { grid: [{}], gridKind: 'grid', gridWhere: '' };
+}
 
+/** Draws samples 0..drawn-1 (drawn = max(budget, already) + extend); warnings go to `warnings`. */
+function samplerPart(sampler: SamplerSpec, grid: Params[], gridWhere: string, already: number, extend: number, maxPoints: number, warnings: string[]): { samples: Params[]; samplerInfo: NonNullable<Plan['sampler']> } {
+  const spec = validateSampler(sampler, 'sampler');
+  if (gridWhere) {
+    const gridKeys = new Set<string>();
+    for (const g of grid) for (const k of Object.keys(g)) gridKeys.add(k);
+    for (const name of Object.keys(spec.bounds)) {
+      if (gridKeys.has(name)) throw new ConfigError(`sampler.bounds.${name}: '${name}' is also varied by ${gridWhere}`, { hint: 'A parameter is either sampled or listed, not both.' });
+    }
+  }
+  const drawn = Math.max(spec.budget, already) + extend;
+  const n = grid.length * drawn;
+  if (n > maxPoints) throw tooMany(n, gridWhere ? ` (${grid.length} ${gridWhere} points × ${drawn} samples)` : ` (${drawn} samples)`, maxPoints);
+  if (spec.type === 'sobol' && drawn > 2 ** 32) throw new ConfigError(`sampler: a sobol sequence has at most 2^32 points, ${drawn} asked for`);
+  const samples = sample(spec, { start: 0, count: drawn });
+  const samplerInfo = { type: spec.type, budget: spec.budget, drawn, sequence: samplerSequenceId(spec) };
+  if (spec.type === 'sobol' && !Number.isInteger(Math.log2(drawn))) {
+    warnings.push(`sampler: Sobol points are evenly spread at powers of two; ${drawn} points is not one (${2 ** Math.floor(Math.log2(drawn))} or ${2 ** Math.ceil(Math.log2(drawn))} is)`);
+  }
+  if (spec.type === 'lhs' && drawn % spec.budget !== 0) {
+    warnings.push(`sampler: Latin hypercube points come in blocks of budget = ${spec.budget}; the last block has ${drawn % spec.budget} of ${spec.budget} points, so it is not stratified until it is complete (extend by multiples of ${spec.budget})`);
+  }
+  return { samples, samplerInfo };
+}
+
+/** base_config overlaid with every grid point (× every sample, samples outer), hashed; a repeated hash is dropped. */
+function collectPoints(base: Params, grid: Params[], gridKind: 'grid' | 'list', gridWhere: string, samples: Params[] | undefined): { points: PlannedPoint[]; duplicates: number } {
   const points: PlannedPoint[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
@@ -177,7 +193,7 @@ export function planPoints(def: PlanDefinition, opts: PlanOptions = {}): Plan {
     seen.add(hash);
     points.push({ params, varied, hash, origin });
   };
-  if (samplerInfo) {
+  if (samples) {
     for (let s = 0; s < samples.length; s++) {
       const smp = samples[s]!;
       if (gridWhere) grid.forEach((g, i) => add(Object.assign({}, g, smp), { kind: 'sample', index: s, of: { kind: gridKind, index: i } }));
@@ -186,6 +202,5 @@ export function planPoints(def: PlanDefinition, opts: PlanOptions = {}): Plan {
   } else {
     grid.forEach((g, i) => add(Object.assign({}, g), { kind: gridKind, index: i }));
   }
-  if (duplicates > 0) warnings.push(`${duplicates} point${duplicates === 1 ? '' : 's'} had the same parameters as an earlier point and ${duplicates === 1 ? 'was' : 'were'} dropped`);
-  return { points, ...(samplerInfo ? { sampler: samplerInfo } : {}), duplicates, warnings };
+  return { points, duplicates };
 }

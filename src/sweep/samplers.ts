@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.ts';
 import { paramHash } from './hash.ts';
 import type { Params } from './points.ts';
 import { JOE_KUO_DIRECTIONS, SOBOL_MAX_DIMS } from './sobol-directions.ts';
+import { isObject } from '../json.ts';
 
 export type SamplerType = 'random' | 'lhs' | 'sobol';
 export const SAMPLER_TYPES: readonly SamplerType[] = ['random', 'lhs', 'sobol'];
@@ -49,7 +50,6 @@ type NormBound =
   | { kind: 'int'; lo: number; hi: number };
 
 const SAMPLER_KEYS = ['type', 'bounds', 'budget', 'seed', 'scramble'];
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const show = (v: unknown) => { try { return JSON.stringify(v) ?? String(v); } catch { return String(v); } };
 

@@ -5,11 +5,11 @@
 import { ConfigError } from '../errors.ts';
 import { canonicalJson } from './hash.ts';
 import type { Params } from './points.ts';
+import { isObject } from '../json.ts';
 
 /** Largest list a helper builds (a guard against a typo exhausting memory; plans have maxPoints). */
 export const MAX_LIST = 10_000_000;
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const show = (v: unknown) => { try { return JSON.stringify(v) ?? String(v); } catch { return String(v); } };
 
 /** One parameter over a list of values: `plist('a', [1, 2])` → `[{ a: 1 }, { a: 2 }]`. */

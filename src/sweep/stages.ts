@@ -7,6 +7,7 @@ import { validateSweepName } from './names.ts';
 import type { Params } from './points.ts';
 import type { PlannedPoint } from './plan.ts';
 import type { Dataset } from '../results/dataset.ts';
+import { isObject } from '../json.ts';
 
 type Cond = { eq?: unknown; ne?: unknown; gt?: number; gte?: number; lt?: number; lte?: number; in?: unknown[] };
 
@@ -26,7 +27,6 @@ export interface StageOrigin {
   sha: string | null;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const OPS = new Set(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in']);
 
 export function validateFrom(raw: unknown, own: string): FromSpec {

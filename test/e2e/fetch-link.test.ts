@@ -166,7 +166,7 @@ test('local default: fetch (flat and --tree, incremental, changed file re-fetche
   await assert.rejects(link({ cwd: g.work, namer: 'm{mass}', to: 'bad', out: quiet }), /no parameter 'mass'/);
 
   // The sweep's own namer: a template in the definition, or a function (re-loaded from the sweep
-  // file the ledger names, since the ledger keeps only '[function namer]').
+  // file the ledger names, since the ledger keeps only that `namer` was a function).
   const ledger = new Ledger(join(g.work, '.rx/sweeps/quickstart'), 'quickstart');
   const sweepEvent = ledger.state().sweep!;
   const def = sweepEvent.definition as Record<string, unknown>;
@@ -174,7 +174,7 @@ test('local default: fetch (flat and --tree, incremental, changed file re-fetche
   await link({ cwd: g.work, files: ['history.data'], to: 'by-template', out: quiet });
   assert.ok((await readdir(join(g.work, 'by-template'))).includes('T1.5-0.02_history.data'));
   await writeFile(join(g.work, 'named.sweep.ts'), "export default { name: 'quickstart', namer: (c: Record<string, number>) => `fn_${c.initial_mass * 10}_${c.initial_z * 100}` };\n");
-  ledger.append({ ...sweepEvent, file: 'named.sweep.ts', definition: { ...def, namer: '[function namer]' } });
+  ledger.append({ ...sweepEvent, file: 'named.sweep.ts', definition: { ...def, namer: null }, functions: ['namer'] });
   await link({ cwd: g.work, files: ['history.data'], to: 'by-function', out: quiet });
   assert.ok((await readdir(join(g.work, 'by-function'))).includes('fn_15_2_history.data'));
   ledger.append(sweepEvent);

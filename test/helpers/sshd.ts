@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { run, startDaemon } from '../../src/proc.ts';
+import { run } from '../../src/proc.ts';
+import { startDaemon } from './daemon.ts';
 
 export interface TestSshd {
   host: '127.0.0.1';

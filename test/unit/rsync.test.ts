@@ -8,8 +8,8 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { filterRules, parseItemized, patternRegExp, pullArgs, remoteSource, rshCommand, unescapeRsyncName, validateFetchPattern, OUT_FORMAT } from '../../src/remote/rsync.ts';
-import { fitName, flatName } from '../../src/commands/fetch.ts';
-import { safeName, templateNamer, variedName } from '../../src/commands/link.ts';
+import { fitName, flatName } from '../../src/results/mirror.ts';
+import { safeName, templateNamer, variedName } from '../../src/results/namers.ts';
 import { run } from '../../src/proc.ts';
 
 test('validateFetchPattern: names and globs inside the run directory only', () => {

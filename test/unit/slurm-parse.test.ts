@@ -12,7 +12,7 @@ import { ConfigError, StateError } from '../../src/errors.ts';
 import { markerName, mapSlurmState, parseSlurmDuration, slurm } from '../../src/remote/scheduler/slurm.ts';
 import { parseSubmitLine, type JobSpec, type JobStatus } from '../../src/remote/scheduler/types.ts';
 
-const FIX = new URL('../fixtures/slurm', import.meta.url);
+const FIX = new URL('../fixtures/slurm/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FIX), 'utf8');
 const scenario = JSON.parse(fixture('scenario.json')) as { ids: Record<string, string>; unknownId: string };
 const id = scenario.ids;

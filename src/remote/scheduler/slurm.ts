@@ -1,7 +1,7 @@
 // Slurm as bash fragments (sbatch / squeue + sacct + scontrol / scancel) and a pure parser of their output.
 import { createHash } from 'node:crypto';
 import { ConfigError, StateError } from '../../errors.ts';
-import { shq, shqPath } from '../../quote.ts';
+import { sh, type ShFragment } from '../../quote.ts';
 import { TERMINAL_STATES, attemptSuffix, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 /** How many job ids go into one squeue/sacct `-j` list or one scancel call. */
@@ -38,16 +38,14 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
   return out;
 }
 
-/** A raw template of bash text in which a bash `${...}` is written `\${...}` (JS `${...}` still interpolates). */
-function bash(strings: TemplateStringsArray, ...values: unknown[]): string {
-  return String.raw({ raw: strings.raw }, ...values).replaceAll('\\${', '${');
-}
+// ---------------------------------------------------------------------------------------------
+// Bash is built with sh`…` (src/quote.ts): interpolated values are quoted words; in the template text
+// `\${` is bash's `${` and `\\` is one backslash, as in any template literal.
 
 // ---------------------------------------------------------------------------------------------
 // submit
 
-const SUBMIT_PRELUDE = bash`
-trap '' HUP PIPE
+const SUBMIT_PRELUDE = sh`trap '' HUP PIPE
 rx_ok=1
 rx_why=
 rx_errf=
@@ -66,15 +64,15 @@ else
     echo "rx: flock not found; submitting without a lock on $rx_sd" >&2
   fi
 fi
-rx_oneline() { local s=$1; s=\${s//[$'\r\n\t']/ }; s=\${s#"\${s%%[! ]*}"}; s=\${s%"\${s##*[! ]}"}; printf '%s' "\${s:0:1000}"; }
+rx_oneline() { local s=$1; s=\${s//[$'\\r\\n\\t']/ }; s=\${s#"\${s%%[! ]*}"}; s=\${s%"\${s##*[! ]}"}; printf '%s' "\${s:0:1000}"; }
 # rx_submit KEY DIR MARKER SCRIPT [SBATCH ARGS...]
 rx_submit() {
   local key=$1 dir=$2 m=$rx_sd/$3 script=$4 id= out rc line msg
   shift 4
-  if [ "$rx_ok" != 1 ]; then printf 'RXERR %s %s\n' "$key" "$(rx_oneline "$rx_why")"; return 0; fi
+  if [ "$rx_ok" != 1 ]; then printf 'RXERR %s %s\\n' "$key" "$(rx_oneline "$rx_why")"; return 0; fi
   if [ -s "$m" ]; then
     IFS= read -r id <"$m" || true
-    if [[ $id =~ ^[0-9]+(_[0-9]+)?$ ]]; then printf 'RXJOB %s %s\n' "$key" "$id"; return 0; fi
+    if [[ $id =~ ^[0-9]+(_[0-9]+)?$ ]]; then printf 'RXJOB %s %s\\n' "$key" "$id"; return 0; fi
     id=
   fi
   out=$( { cd -- "$dir" && sbatch --parsable "$@" "$script"; } 2>"$rx_errf" )
@@ -86,30 +84,29 @@ rx_submit() {
   if [ "$rc" != 0 ] || [ -z "$id" ]; then
     msg=$(<"$rx_errf")
     [ -n "$msg" ] || msg="sbatch exited with status $rc and printed no job id: $out"
-    printf 'RXERR %s %s\n' "$key" "$(rx_oneline "$msg")"
+    printf 'RXERR %s %s\\n' "$key" "$(rx_oneline "$msg")"
     return 0
   fi
-  if ! { printf '%s\n' "$id" >"$m.tmp.$$" && mv -f -- "$m.tmp.$$" "$m"; } 2>/dev/null; then
+  if ! { printf '%s\\n' "$id" >"$m.tmp.$$" && mv -f -- "$m.tmp.$$" "$m"; } 2>/dev/null; then
     rm -f -- "$m.tmp.$$"
     echo "rx: submitted job $id but could not write its marker $m" >&2
   fi
-  printf 'RXJOB %s %s\n' "$key" "$id"
-}
-`;
+  printf 'RXJOB %s %s\\n' "$key" "$id"
+}`;
 
 function submitScript(specs: JobSpec[], stateDir: string): string {
   if (!stateDir) throw new ConfigError('submit: empty state dir');
-  const lines = ['# rx: submit Slurm jobs (idempotent per run dir: one marker file per run dir in the state dir)', `rx_sd=${shqPath(stateDir)}`, SUBMIT_PRELUDE.trim()];
+  const lines = [sh`# rx: submit Slurm jobs (idempotent per run dir: one marker file per run dir in the state dir)`, sh`rx_sd=${sh.path(stateDir)}`, SUBMIT_PRELUDE];
   for (const s of specs) {
     if (!/^\S+$/.test(s.key)) throw new ConfigError(`job key ${JSON.stringify(s.key)} must be non-empty and without whitespace`);
     if (!s.dir) throw new ConfigError(`job ${s.key}: empty run dir`);
     if (!s.script) throw new ConfigError(`job ${s.key}: empty script name`);
     // sbatch would read a script name starting with `-` as an option.
     const script = s.script.startsWith('-') ? './' + s.script : s.script;
-    lines.push(['rx_submit', shq(s.key), shqPath(s.dir), shq(markerName(s.dir) + attemptSuffix(s.attempt)), shq(script), ...s.args.map(shq)].join(' '));
+    lines.push(sh`rx_submit ${[s.key, sh.path(s.dir), markerName(s.dir) + attemptSuffix(s.attempt), script, ...s.args]}`);
   }
-  lines.push('exit 0', '');
-  return lines.join('\n');
+  lines.push(sh`exit 0`, sh``);
+  return sh.lines(lines).text;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,8 +116,7 @@ function submitScript(specs: JobSpec[], stateDir: string): string {
 const SQUEUE_FORMAT = '%i|%T|%S|%M|%r';
 const SACCT_FORMAT = 'JobID,State,ExitCode,Start,End,ElapsedRaw,Reason';
 
-const STATUS_PRELUDE = bash`
-trap '' HUP PIPE
+const STATUS_PRELUDE = sh`trap '' HUP PIPE
 declare -A rx_known=()
 rx_fail=
 rx_errf=$(mktemp 2>/dev/null || echo /dev/null)
@@ -128,13 +124,13 @@ trap '[ "$rx_errf" = /dev/null ] || rm -f -- "$rx_errf"' EXIT
 # Live jobs: squeue (the controller's view, always current).
 rx_sq() {
   local out rc j st rest
-  out=$(squeue -h -o '${SQUEUE_FORMAT}' -j "$1" 2>"$rx_errf"); rc=$?
+  out=$(squeue -h -o ${SQUEUE_FORMAT} -j "$1" 2>"$rx_errf"); rc=$?
   if [ "$rc" != 0 ] && ! grep -qi 'invalid job id' "$rx_errf" 2>/dev/null; then
     rx_fail="squeue failed: $(head -c 500 "$rx_errf" 2>/dev/null)"
     cat "$rx_errf" >&2 2>/dev/null
   fi
   [ -n "$out" ] || return 0
-  printf '%s\n' "$out"
+  printf '%s\\n' "$out"
   while IFS='|' read -r j st rest; do [ -n "$j" ] && rx_known[$j]=1; done <<<"$out"
   return 0
 }
@@ -143,7 +139,7 @@ rx_sa() {
   local out j st rest
   out=$(sacct -n -P -X -j "$1" --format=${SACCT_FORMAT} 2>"$rx_errf") || cat "$rx_errf" >&2 2>/dev/null
   [ -n "$out" ] || return 0
-  printf '%s\n' "$out"
+  printf '%s\\n' "$out"
   while IFS='|' read -r j st rest; do
     case $st in
       COMPLETED*|FAILED*|CANCELLED*|TIMEOUT*|NODE_FAIL*|OUT_OF_MEMORY*|PREEMPTED*|BOOT_FAIL*|DEADLINE*) [ -n "$j" ] && rx_known[$j]=1 ;;
@@ -154,23 +150,22 @@ rx_sa() {
 # Neither knew a final answer: ask the controller about that one job.
 rx_sc() {
   [ -n "\${rx_known[$1]-}" ] && return 0
-  printf '${MARK} scontrol %s\n' "$1"
+  printf '%s scontrol %s\\n' ${MARK} "$1"
   scontrol show job -o "$1" 2>/dev/null
   return 0
-}
-`;
+}`;
 
 function statusScript(jobIds: string[]): string {
   const ids = checkJobIds(jobIds);
-  const lines = ['# rx: Slurm job status (sections parsed by parseStatus)', STATUS_PRELUDE.trim()];
-  lines.push(`echo ${shq(MARK + ' squeue')}`);
-  for (const c of chunks(ids, ID_CHUNK)) lines.push(`rx_sq ${shq(c.join(','))}`);
-  lines.push(`echo ${shq(MARK + ' sacct')}`);
-  for (const c of chunks(ids, ID_CHUNK)) lines.push(`rx_sa ${shq(c.join(','))}`);
-  for (const c of chunks(ids, ID_CHUNK)) lines.push(`for rx_j in ${c.map(shq).join(' ')}; do rx_sc "$rx_j"; done`);
-  lines.push(`echo ${shq(MARK + ' end')}`);
-  lines.push('if [ -n "$rx_fail" ]; then echo "rx: $rx_fail" >&2; exit 1; fi', 'exit 0', '');
-  return lines.join('\n');
+  const lines: ShFragment[] = [sh`# rx: Slurm job status (sections parsed by parseStatus)`, STATUS_PRELUDE];
+  lines.push(sh`echo ${MARK + ' squeue'}`);
+  for (const c of chunks(ids, ID_CHUNK)) lines.push(sh`rx_sq ${c.join(',')}`);
+  lines.push(sh`echo ${MARK + ' sacct'}`);
+  for (const c of chunks(ids, ID_CHUNK)) lines.push(sh`rx_sa ${c.join(',')}`);
+  for (const c of chunks(ids, ID_CHUNK)) lines.push(sh`for rx_j in ${c}; do rx_sc "$rx_j"; done`);
+  lines.push(sh`echo ${MARK + ' end'}`);
+  lines.push(sh`if [ -n "$rx_fail" ]; then echo "rx: $rx_fail" >&2; exit 1; fi`, sh`exit 0`, sh``);
+  return sh.lines(lines).text;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,10 +173,10 @@ function statusScript(jobIds: string[]): string {
 
 function cancelScript(jobIds: string[]): string {
   const ids = checkJobIds(jobIds);
-  const lines = ['# rx: cancel Slurm jobs', "trap '' HUP PIPE", 'rx_rc=0'];
-  for (const c of chunks(ids, CANCEL_CHUNK)) lines.push(`scancel ${c.map(shq).join(' ')} || rx_rc=$?`);
-  lines.push('exit $rx_rc', '');
-  return lines.join('\n');
+  const lines: ShFragment[] = [sh`# rx: cancel Slurm jobs`, sh`trap '' HUP PIPE`, sh`rx_rc=0`];
+  for (const c of chunks(ids, CANCEL_CHUNK)) lines.push(sh`scancel ${c} || rx_rc=$?`);
+  lines.push(sh`exit $rx_rc`, sh``);
+  return sh.lines(lines).text;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { CommandError } from '../../errors.ts';
 import { run } from '../../proc.ts';
+import { sh } from '../../quote.ts';
 import type { ExecOptions, ExecResult, Transport } from './types.ts';
 
-const END_MARK = '# rx: end of script';
+/** The script's last line: the prologue runs nothing unless the script arrived up to it. */
+const END_MARK = sh`# rx: end of script`;
 
 export const BASH_ARGV: readonly string[] = ['bash', '-s'];
 
@@ -29,12 +31,8 @@ export interface WrappedScript {
 export function wrapScript(script: string): WrappedScript {
   if (script.includes('\0')) throw new Error('a script cannot contain a NUL byte');
   const mark = `__rx_start_${randomBytes(8).toString('hex')}`;
-  const input =
-    `printf '%s\\n' ${mark}; printf '%s\\n' ${mark} >&2; ` +
-    `__rx_s=$(cat) && exec </dev/null && [[ $__rx_s == *$'\\n${END_MARK}' ]] || ` +
-    `{ echo 'rx: the script arrived incomplete; nothing was run' >&2; exit 97; }; eval "unset __rx_s; \${__rx_s}"\n` +
-    script +
-    `\n${END_MARK}\n`;
+  const prologue = sh`printf '%s\\n' ${mark}; printf '%s\\n' ${mark} >&2; __rx_s=$(cat) && exec </dev/null && [[ $__rx_s == *$'\\n'${END_MARK.text} ]] || { echo 'rx: the script arrived incomplete; nothing was run' >&2; exit 97; }; eval "unset __rx_s; \${__rx_s}"`;
+  const input = sh.lines([prologue, sh.raw(script), END_MARK, sh``]).text;
   return {
     input,
     clean(output) {

@@ -9,7 +9,7 @@ import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig, NextAuthHandler, ParsedKey, Prompt } from 'ssh2';
 import { CommandError, ConnectionError } from '../../errors.ts';
 import { shJoin } from '../../quote.ts';
-import { appendKnownHost, checkHostKey, fingerprintSha256, keyTypeLabel, keyTypeOfBlob, knownHostsName, knownKeyTypes, readKnownHostsFiles } from './knownhosts.ts';
+import { appendKnownHost, checkHostKey, fingerprintSha256, keyTypeLabel, keyTypeOfBlob, knownHostsName, knownKeyTypes, readKnownHostsFiles, type HostKeyCheck, type KnownHostEntry } from './knownhosts.ts';
 import { BASH_ARGV, wrapScript, type WrappedScript } from './local.ts';
 import { resolveSshSettings, type HopSettings, type RemoteSpec, type ResolveOptions, type SshSettings } from './sshconfig.ts';
 import type { ExecOptions, ExecResult, Transport } from './types.ts';
@@ -252,100 +252,200 @@ function configText(s: SshSettings): string {
   return `ssh config: ${s.configPath}${s.configFileFound ? '' : ' (not found)'}`;
 }
 
-function connectHop(ctx: HopContext): Promise<Client> {
-  const { hop, opts, settings } = ctx;
-  const conn = new Client();
-  const timeoutMs = opts.readyTimeoutMs ?? 20000;
-  const interactive = opts.interactive ?? Boolean(process.stdin.isTTY);
-  const prompter = opts.prompt ?? promptOnTty;
-  const notice = opts.onNotice ?? ((m: string) => process.stderr.write(`rx: ${m}\n`));
-  const where = whereText(ctx);
+/** The handshake's timeout: our own rather than ssh2's readyTimeout, so that it can pause while the user types. */
+class HandshakeTimer {
+  private timer: NodeJS.Timeout | undefined;
+  /** The handshake has succeeded or failed: nothing restarts the timer any more. */
+  settled = false;
+  onTimeout = (): void => {};
+  constructor(readonly ms: number) {}
+  arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimeout(), this.ms);
+  }
+  /** Marks the handshake finished and stops the timer; false if it already was. */
+  settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.timer);
+    return true;
+  }
+  /** Runs a prompt with the timer stopped, then gives the handshake its full time again. */
+  pausedFor(fn: () => Promise<string[]>): Promise<string[]> {
+    clearTimeout(this.timer);
+    return fn().finally(() => {
+      if (!this.settled) this.arm();
+    });
+  }
+}
 
-  let hostKeyFailure: ConnectionError | undefined;
-  const notes: string[] = [];
-  const tried: string[] = [];
+/** One hop's connection attempt: its options with defaults applied, and what its error messages collect. */
+interface HopAttempt extends HopContext {
+  where: string;
+  interactive: boolean;
+  prompter: Prompter;
+  notice: (message: string) => void;
+  timer: HandshakeTimer;
+  /** Why the host key was refused; reported instead of ssh2's generic handshake error. */
+  hostKeyFailure?: ConnectionError;
+  /** Problems to mention if authentication fails (unusable identity files, ssh-agent errors). */
+  notes: string[];
+  /** Authentication methods tried, in order (for the failure message). */
+  tried: string[];
+  /** The methods the server accepts, from its last answer (null until it has said). */
+  serverMethods: string[] | null;
+}
 
-  // --- host key verification
-  const { host: khHost, port: khPort } = knownHostsKeyFor(hop);
-  const knownFiles = [...hop.userKnownHostsFiles, ...hop.globalKnownHostsFiles];
-  const entries = readKnownHostsFiles(knownFiles);
-  const hostVerifier = (key: Buffer): boolean => {
-    const check = checkHostKey(readKnownHostsFiles(knownFiles), khHost, khPort, key);
-    const type = keyTypeOfBlob(key);
-    const fp = fingerprintSha256(key);
-    const name = knownHostsName(khHost, khPort);
-    if (check.status === 'known') return true;
-    if (check.status === 'revoked') {
-      hostKeyFailure = new ConnectionError(
-        `The host key of ${where} is REVOKED (${check.entry.file}:${check.entry.line}): ${keyTypeLabel(type)} ${fp}. rx refuses to connect.`,
-        { hint: 'Ask the cluster admins which host key is current.' },
-      );
-      return false;
-    }
-    if (check.status === 'changed') {
-      const old = check.expected.map(e => `    ${e.file}:${e.line}: ${keyTypeLabel(keyTypeOfBlob(e.key))} ${fingerprintSha256(e.key)}`).join('\n');
-      const file = check.expected[0]!.file;
-      const fix = `ssh-keygen -R ${shJoin([name])}${file !== opensshKnownHostsDefault() ? ' -f ' + shJoin([file]) : ''}`;
-      hostKeyFailure = new ConnectionError(
-        `WARNING: THE HOST KEY OF ${where} HAS CHANGED! Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host key was just replaced.\n` +
-          `  The server now presents: ${keyTypeLabel(type)} key ${fp}\n` +
-          `  known_hosts expects:\n${old}\n` +
-          `rx refuses to connect (whatever StrictHostKeyChecking says). If the cluster admins confirm the new key, remove the old one with\n` +
-          `  ${fix}\n` +
-          `and connect again (then accept the new key as for an unknown host).`,
-        { hint: `Verify the new fingerprint ${fp} with the cluster admins before running: ${fix}` },
-      );
-      return false;
-    }
-    // unknown
-    if (hop.strictHostKeyChecking === 'accept-new' || hop.strictHostKeyChecking === 'no') {
-      const file = hop.userKnownHostsFiles[0];
-      try {
-        if (!file) throw new Error('no UserKnownHostsFile is configured');
-        appendKnownHost(file, khHost, khPort, key, { hash: hop.hashKnownHosts });
-      } catch (e) {
-        hostKeyFailure = new ConnectionError(`Cannot record the host key of ${where} in ${file}: ${(e as Error).message}`);
-        return false;
-      }
-      notice(`permanently added the ${keyTypeLabel(type)} host key of ${name} (${fp}) to ${file}`);
-      return true;
-    }
-    const extra: string[] = [];
-    if (check.otherTypes.length) extra.push(`  (known_hosts has keys of other types for this host: ${check.otherTypes.map(keyTypeLabel).join(', ')}; the server did not offer them.)`);
-    if (check.certAuthority) extra.push('  (known_hosts has a @cert-authority line for this host; rx cannot verify host certificates, so it needs the plain host key.)');
-    const manual = manualSshCommand(hop, ctx.via, settings);
-    const acceptNew =
-      hop === settings
-        ? `set strictHostKeyChecking: 'accept-new' in the sweep's remote (rx then records the key on first connect)`
-        : `add \`StrictHostKeyChecking accept-new\` under \`Host ${hop.alias}\` in ${settings.configPath} (rx then records the key on first connect)`;
-    hostKeyFailure = new ConnectionError(
-      `The host key of ${where} is not known, so rx cannot verify that it is talking to the right machine.\n` +
-        `  host: ${hop.hostname}  port: ${hop.port}\n` +
-        `  ${keyTypeLabel(type)} key fingerprint: ${fp}\n` +
-        (extra.length ? extra.join('\n') + '\n' : '') +
-        `  looked in: ${knownFiles.join(', ')}\n` +
-        `To accept it, check the fingerprint against the one the cluster publishes, then either\n` +
-        `  - run once: ${manual}   and answer "yes" if the fingerprint matches, or\n` +
-        `  - ${acceptNew}.`,
-      { hint: `Run \`${manual}\` once and check the fingerprint ${fp}, or ${acceptNew.replace(/ \(rx then.*$/, '')}.` },
-    );
-    return false;
+function startAttempt(ctx: HopContext): HopAttempt {
+  const { opts } = ctx;
+  return {
+    ...ctx,
+    where: whereText(ctx),
+    interactive: opts.interactive ?? Boolean(process.stdin.isTTY),
+    prompter: opts.prompt ?? promptOnTty,
+    notice: opts.onNotice ?? ((m: string) => process.stderr.write(`rx: ${m}\n`)),
+    timer: new HandshakeTimer(opts.readyTimeoutMs ?? 20000),
+    notes: [],
+    tried: [],
+    serverMethods: null,
   };
+}
 
-  // --- authentication
+function connectHop(ctx: HopContext): Promise<Client> {
+  const a = startAttempt(ctx);
+  const kh = knownHostsRef(ctx.hop);
+  const knownTypes = knownKeyTypes(readKnownHostsFiles(kh.files), kh.host, kh.port);
+  const auth = authSources(a);
+  const cfg = connectConfig(a, knownTypes, key => verifyHostKey(a, kh, key), authHandler(a, authSteps(a, auth)));
+  return handshake(new Client(), cfg, a, () => authFailure(a, auth));
+}
+
+// --- host key verification
+
+/** Where a hop's host key is looked up and recorded. */
+interface KnownHostsRef {
+  host: string;
+  port: number;
+  files: string[];
+}
+
+function knownHostsRef(h: HopSettings): KnownHostsRef {
+  return { ...knownHostsKeyFor(h), files: [...h.userKnownHostsFiles, ...h.globalKnownHostsFiles] };
+}
+
+/** ssh2's hostVerifier: true lets the handshake go on; when false, a.hostKeyFailure says why. */
+function verifyHostKey(a: HopAttempt, kh: KnownHostsRef, key: Buffer): boolean {
+  // known_hosts is read again: an earlier hop (or another rx) may just have added to it.
+  const check = checkHostKey(readKnownHostsFiles(kh.files), kh.host, kh.port, key);
+  switch (check.status) {
+    case 'known':
+      return true;
+    case 'revoked':
+      a.hostKeyFailure = revokedKeyError(a, check.entry, key);
+      return false;
+    case 'changed':
+      a.hostKeyFailure = changedKeyError(a, kh, check.expected, key);
+      return false;
+  }
+  if (a.hop.strictHostKeyChecking === 'accept-new' || a.hop.strictHostKeyChecking === 'no') return recordHostKey(a, kh, key);
+  a.hostKeyFailure = unknownKeyError(a, kh, check, key);
+  return false;
+}
+
+function revokedKeyError(a: HopAttempt, entry: KnownHostEntry, key: Buffer): ConnectionError {
+  return new ConnectionError(`The host key of ${a.where} is REVOKED (${entry.file}:${entry.line}): ${keyTypeLabel(keyTypeOfBlob(key))} ${fingerprintSha256(key)}. rx refuses to connect.`, {
+    hint: 'Ask the cluster admins which host key is current.',
+  });
+}
+
+function changedKeyError(a: HopAttempt, kh: KnownHostsRef, expected: KnownHostEntry[], key: Buffer): ConnectionError {
+  const fp = fingerprintSha256(key);
+  const old = expected.map(e => `    ${e.file}:${e.line}: ${keyTypeLabel(keyTypeOfBlob(e.key))} ${fingerprintSha256(e.key)}`).join('\n');
+  const file = expected[0]!.file;
+  const fix = `ssh-keygen -R ${shJoin([knownHostsName(kh.host, kh.port)])}${file !== opensshKnownHostsDefault() ? ' -f ' + shJoin([file]) : ''}`;
+  return new ConnectionError(
+    `WARNING: THE HOST KEY OF ${a.where} HAS CHANGED! Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host key was just replaced.\n` +
+      `  The server now presents: ${keyTypeLabel(keyTypeOfBlob(key))} key ${fp}\n` +
+      `  known_hosts expects:\n${old}\n` +
+      `rx refuses to connect (whatever StrictHostKeyChecking says). If the cluster admins confirm the new key, remove the old one with\n` +
+      `  ${fix}\n` +
+      `and connect again (then accept the new key as for an unknown host).`,
+    { hint: `Verify the new fingerprint ${fp} with the cluster admins before running: ${fix}` },
+  );
+}
+
+/** StrictHostKeyChecking accept-new/no: an unknown key goes into the first UserKnownHostsFile, as with OpenSSH. */
+function recordHostKey(a: HopAttempt, kh: KnownHostsRef, key: Buffer): boolean {
+  const file = a.hop.userKnownHostsFiles[0];
+  try {
+    if (!file) throw new Error('no UserKnownHostsFile is configured');
+    appendKnownHost(file, kh.host, kh.port, key, { hash: a.hop.hashKnownHosts });
+  } catch (e) {
+    a.hostKeyFailure = new ConnectionError(`Cannot record the host key of ${a.where} in ${file}: ${(e as Error).message}`);
+    return false;
+  }
+  a.notice(`permanently added the ${keyTypeLabel(keyTypeOfBlob(key))} host key of ${knownHostsName(kh.host, kh.port)} (${fingerprintSha256(key)}) to ${file}`);
+  return true;
+}
+
+function unknownKeyError(a: HopAttempt, kh: KnownHostsRef, check: Extract<HostKeyCheck, { status: 'unknown' }>, key: Buffer): ConnectionError {
+  const { hop, settings } = a;
+  const fp = fingerprintSha256(key);
+  const extra: string[] = [];
+  if (check.otherTypes.length) extra.push(`  (known_hosts has keys of other types for this host: ${check.otherTypes.map(keyTypeLabel).join(', ')}; the server did not offer them.)`);
+  if (check.certAuthority) extra.push('  (known_hosts has a @cert-authority line for this host; rx cannot verify host certificates, so it needs the plain host key.)');
+  const manual = manualSshCommand(hop, a.via, settings);
+  const acceptNew =
+    hop === settings
+      ? `set strictHostKeyChecking: 'accept-new' in the sweep's remote (rx then records the key on first connect)`
+      : `add \`StrictHostKeyChecking accept-new\` under \`Host ${hop.alias}\` in ${settings.configPath} (rx then records the key on first connect)`;
+  return new ConnectionError(
+    `The host key of ${a.where} is not known, so rx cannot verify that it is talking to the right machine.\n` +
+      `  host: ${hop.hostname}  port: ${hop.port}\n` +
+      `  ${keyTypeLabel(keyTypeOfBlob(key))} key fingerprint: ${fp}\n` +
+      (extra.length ? extra.join('\n') + '\n' : '') +
+      `  looked in: ${kh.files.join(', ')}\n` +
+      `To accept it, check the fingerprint against the one the cluster publishes, then either\n` +
+      `  - run once: ${manual}   and answer "yes" if the fingerprint matches, or\n` +
+      `  - ${acceptNew}.`,
+    { hint: `Run \`${manual}\` once and check the fingerprint ${fp}, or ${acceptNew.replace(/ \(rx then.*$/, '')}.` },
+  );
+}
+
+// --- authentication
+
+/** What rx can authenticate with: ssh-agent and the identity files. */
+interface AuthSources {
+  agentPath: string | undefined;
+  hasAgent: boolean;
+  identities: IdentityKey[];
+  agent: RecordingAgent | undefined;
+}
+
+function authSources(a: HopAttempt): AuthSources {
+  const { hop, opts } = a;
   const agentPath = opts.agent === false ? undefined : (opts.agent ?? process.env.SSH_AUTH_SOCK);
   const hasAgent = Boolean(agentPath) && existsSync(agentPath!);
+  // Configured identity files are reported when missing; the default ones only when present.
   const identities = hop.identityFiles.filter(f => hop.identityFilesConfigured || existsSync(f)).map(f => {
     if (!existsSync(f)) return { file: f, encrypted: false, problem: 'no such file' } as IdentityKey;
     return loadIdentity(f);
   });
-  for (const id of identities) if (id.problem) notes.push(`identity file ${id.file}: ${id.problem}`);
+  for (const id of identities) if (id.problem) a.notes.push(`identity file ${id.file}: ${id.problem}`);
   const agent = hasAgent ? new RecordingAgent(new OpenSSHAgent(agentPath!), hop.identitiesOnly ? identities.flatMap(i => (i.pub ? [i.pub] : [])) : null) : undefined;
+  return { agentPath, hasAgent, identities, agent };
+}
 
-  type Step = { method: AuthenticationType; make: () => AnyAuthMethod | null; what: string };
-  const steps: Step[] = [];
-  if (agent) steps.push({ method: 'publickey', what: `ssh-agent (${agentPath})`, make: () => ({ type: 'agent', username: hop.user, agent }) });
-  for (const id of identities) {
+/** One authentication attempt; make() gives null when it is pointless (a key the agent has already offered). */
+type AuthStep = { method: AuthenticationType; make: () => AnyAuthMethod | null; what: string };
+
+/** The attempts in OpenSSH's order: the agent's keys, the identity files, then keyboard-interactive (when someone can answer). */
+function authSteps(a: HopAttempt, src: AuthSources): AuthStep[] {
+  const { hop } = a;
+  const { agent } = src;
+  const steps: AuthStep[] = [];
+  if (agent) steps.push({ method: 'publickey', what: `ssh-agent (${src.agentPath})`, make: () => ({ type: 'agent', username: hop.user, agent }) });
+  for (const id of src.identities) {
     if (!id.key) continue;
     steps.push({
       method: 'publickey',
@@ -353,168 +453,181 @@ function connectHop(ctx: HopContext): Promise<Client> {
       make: () => (agent?.offered.some(b => id.pub && b.equals(id.pub)) ? null : { type: 'publickey', username: hop.user, key: id.key! }),
     });
   }
-  let timer: NodeJS.Timeout | undefined;
-  let settled = false;
-  let onTimeout = () => {};
-  const armTimer = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => onTimeout(), timeoutMs);
-  };
-  const prompting = (fn: () => Promise<string[]>) => {
-    clearTimeout(timer);
-    return fn().finally(() => {
-      if (!settled) armTimer();
-    });
-  };
-  const kbdStep: Step = {
+  if (a.interactive) {
+    const kbd = keyboardInteractiveStep(a);
+    for (let i = 0; i < 3; i++) steps.push(kbd);
+  }
+  return steps;
+}
+
+function keyboardInteractiveStep(a: HopAttempt): AuthStep {
+  const { hop } = a;
+  return {
     method: 'keyboard-interactive',
     what: 'keyboard-interactive',
     make: () => ({
       type: 'keyboard-interactive',
       username: hop.user,
       prompt: (name: string, instructions: string, _lang: string, prompts: Prompt[], finish: (answers: string[]) => void) => {
-        prompting(() => prompter({ host: hopLabel(hop), name, instructions, prompts: prompts.map(p => ({ prompt: p.prompt, echo: p.echo ?? false })) })).then(finish, () => finish([]));
+        a.timer.pausedFor(() => a.prompter({ host: hopLabel(hop), name, instructions, prompts: prompts.map(p => ({ prompt: p.prompt, echo: p.echo ?? false })) })).then(finish, () => finish([]));
       },
     }),
   };
-  const pwStep: Step = {
-    method: 'password',
-    what: 'password',
-    make: () => null, // filled in lazily below (needs the prompt first)
-  };
-  if (interactive) for (let i = 0; i < 3; i++) steps.push(kbdStep);
-  let serverMethods: string[] | null = null;
+}
+
+type AuthHandler = (methodsLeft: AuthenticationType[] | null, partialSuccess: boolean | null, next: NextAuthHandler) => void;
+
+/** ssh2's authHandler: `none` first (to learn the server's methods), then the steps the server accepts, then up to 3 password prompts. */
+function authHandler(a: HopAttempt, steps: AuthStep[]): AuthHandler {
+  const { hop } = a;
   let first = true;
   let passwordTries = 0;
-  const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: NextAuthHandler): void => {
+  return (methodsLeft, _partial, next) => {
     if (first) {
       first = false;
       next({ type: 'none', username: hop.user });
       return;
     }
-    serverMethods = methodsLeft ?? serverMethods;
+    a.serverMethods = methodsLeft ?? a.serverMethods;
     while (steps.length) {
       const step = steps.shift()!;
-      if (serverMethods && !serverMethods.includes(step.method)) continue;
+      if (a.serverMethods && !a.serverMethods.includes(step.method)) continue;
       const m = step.make();
       if (!m) continue;
-      tried.push(step.what);
+      a.tried.push(step.what);
       next(m);
       return;
     }
-    if (interactive && serverMethods?.includes('password') && passwordTries < 3) {
+    if (a.interactive && a.serverMethods?.includes('password') && passwordTries < 3) {
       passwordTries++;
-      tried.push(pwStep.what);
-      prompting(() => prompter({ host: hopLabel(hop), name: '', instructions: '', prompts: [{ prompt: `${hopLabel(hop)}'s password: `, echo: false }] })).then(
-        a => next({ type: 'password', username: hop.user, password: a[0] ?? '' }),
+      a.tried.push('password');
+      a.timer.pausedFor(() => a.prompter({ host: hopLabel(hop), name: '', instructions: '', prompts: [{ prompt: `${hopLabel(hop)}'s password: `, echo: false }] })).then(
+        answers => next({ type: 'password', username: hop.user, password: answers[0] ?? '' }),
         () => next(false as unknown as AuthenticationType),
       );
       return;
     }
     next(false as unknown as AuthenticationType);
   };
+}
 
-  const authFailure = (): ConnectionError => {
-    const lines = [`Authentication to ${where} failed.`];
-    lines.push(`  server accepts: ${serverMethods?.join(', ') ?? '(unknown)'}`);
-    lines.push(`  tried: ${tried.filter((t, i) => tried.indexOf(t) === i).join(', ') || 'nothing usable'}`);
-    if (!hasAgent) lines.push(`  ssh-agent: ${agentPath ? `socket ${agentPath} not found` : 'not available (SSH_AUTH_SOCK is not set)'}`);
-    const encrypted = identities.filter(i => i.encrypted);
-    for (const e of encrypted) {
-      if (!hasAgent || (agent && !agent.offered.some(b => e.pub && b.equals(e.pub)))) {
-        lines.push(`  identity file ${e.file} is encrypted (has a passphrase): rx cannot ask for passphrases; add it to ssh-agent: \`eval "$(ssh-agent)"; ssh-add ${shJoin([e.file])}\``);
-      }
+/** What was tried and why it cannot have worked, with the likely fix. */
+function authFailure(a: HopAttempt, src: AuthSources): ConnectionError {
+  const { hop, tried } = a;
+  const { hasAgent, agent, agentPath } = src;
+  const lines = [`Authentication to ${a.where} failed.`];
+  lines.push(`  server accepts: ${a.serverMethods?.join(', ') ?? '(unknown)'}`);
+  lines.push(`  tried: ${tried.filter((t, i) => tried.indexOf(t) === i).join(', ') || 'nothing usable'}`);
+  if (!hasAgent) lines.push(`  ssh-agent: ${agentPath ? `socket ${agentPath} not found` : 'not available (SSH_AUTH_SOCK is not set)'}`);
+  const encrypted = src.identities.filter(i => i.encrypted);
+  for (const e of encrypted) {
+    if (!hasAgent || (agent && !agent.offered.some(b => e.pub && b.equals(e.pub)))) {
+      lines.push(`  identity file ${e.file} is encrypted (has a passphrase): rx cannot ask for passphrases; add it to ssh-agent: \`eval "$(ssh-agent)"; ssh-add ${shJoin([e.file])}\``);
     }
-    if (!hop.identityFilesConfigured && !identities.length) lines.push(`  no identity files (looked for ${hop.identityFiles.join(', ')})`);
-    for (const n of notes) lines.push(`  ${n}`);
-    if (!interactive && serverMethods?.some(m => m === 'keyboard-interactive' || m === 'password')) {
-      lines.push('  the server also accepts keyboard-interactive/password (e.g. a 2FA code), but stdin is not a terminal so rx cannot prompt: run rx from an interactive terminal.');
-    }
-    lines.push(`  ${configText(settings)}`);
-    const encryptedHint = encrypted.length ? `Add the key to ssh-agent (ssh-add ${encrypted[0]!.file}) and try again.` : `Check that \`ssh ${hop.user}@${hop.hostname}${hop.port !== 22 ? ' -p ' + hop.port : ''}\` works without a password.`;
-    return new ConnectionError(lines.join('\n'), { hint: encryptedHint });
-  };
+  }
+  if (!hop.identityFilesConfigured && !src.identities.length) lines.push(`  no identity files (looked for ${hop.identityFiles.join(', ')})`);
+  for (const n of a.notes) lines.push(`  ${n}`);
+  if (!a.interactive && a.serverMethods?.some(m => m === 'keyboard-interactive' || m === 'password')) {
+    lines.push('  the server also accepts keyboard-interactive/password (e.g. a 2FA code), but stdin is not a terminal so rx cannot prompt: run rx from an interactive terminal.');
+  }
+  lines.push(`  ${configText(a.settings)}`);
+  const encryptedHint = encrypted.length ? `Add the key to ssh-agent (ssh-add ${encrypted[0]!.file}) and try again.` : `Check that \`ssh ${hop.user}@${hop.hostname}${hop.port !== 22 ? ' -p ' + hop.port : ''}\` works without a password.`;
+  return new ConnectionError(lines.join('\n'), { hint: encryptedHint });
+}
 
-  const known = knownKeyTypes(entries, khHost, khPort);
-  const algos = hostKeyAlgorithms(known);
-  const cfg: ConnectConfig = {
-    host: hop.hostname,
-    port: hop.port,
-    username: hop.user,
-    readyTimeout: 0, // our own timer below, paused while the user types
+// --- the handshake
+
+function connectConfig(a: HopAttempt, knownTypes: string[], hostVerifier: (key: Buffer) => boolean, auth: AuthHandler): ConnectConfig {
+  const algos = hostKeyAlgorithms(knownTypes);
+  return {
+    host: a.hop.hostname,
+    port: a.hop.port,
+    username: a.hop.user,
+    readyTimeout: 0, // HandshakeTimer instead, paused while the user types
     keepaliveInterval: 15000,
     keepaliveCountMax: 4,
     hostVerifier: hostVerifier as ConnectConfig['hostVerifier'],
-    authHandler: authHandler as ConnectConfig['authHandler'],
-    ...(ctx.sock ? { sock: ctx.sock } : {}),
+    authHandler: auth as ConnectConfig['authHandler'],
+    ...(a.sock ? { sock: a.sock } : {}),
     ...(algos ? { algorithms: { serverHostKey: algos as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> } } : {}),
-    ...(opts.debug ? { debug: opts.debug } : {}),
+    ...(a.opts.debug ? { debug: a.opts.debug } : {}),
   };
+}
 
+/** Runs ssh2's connect and turns its events into one outcome: the ready client, or one ConnectionError. */
+function handshake(conn: Client, cfg: ConnectConfig, a: HopAttempt, authError: () => ConnectionError): Promise<Client> {
+  const { timer, where } = a;
+  const cfgText = configText(a.settings);
   return new Promise<Client>((resolve, reject) => {
     const fail = (e: ConnectionError) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
+      if (!timer.settle()) return;
       conn.removeAllListeners('ready');
       conn.on('error', () => {});
       conn.destroy();
       reject(e);
     };
-    onTimeout = () =>
-      fail(new ConnectionError(`Cannot connect to ${where}: no answer within ${Math.round(timeoutMs / 1000)} s (wrong host or port? firewall? VPN needed?).\n  ${configText(settings)}`));
-    armTimer();
+    timer.onTimeout = () => fail(new ConnectionError(`Cannot connect to ${where}: no answer within ${Math.round(timer.ms / 1000)} s (wrong host or port? firewall? VPN needed?).\n  ${cfgText}`));
+    timer.arm();
     conn.on('ready', () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
+      if (!timer.settle()) return;
       conn.removeListener('error', onError);
       conn.on('error', () => {}); // until the transport attaches its own listener
       resolve(conn);
     });
-    const onError = (err: Error & { level?: string; code?: string }) => {
-      if (settled) return;
-      if (err.level === 'agent') {
-        notes.push(`ssh-agent: ${err.message}`);
-        return;
-      }
-      if (hostKeyFailure) return fail(hostKeyFailure);
-      if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) return fail(authFailure());
-      let reason = err.message;
-      switch (err.code) {
-        case 'ECONNREFUSED':
-          reason = `connection refused (is sshd listening on ${hop.hostname} port ${hop.port}?)`;
-          break;
-        case 'ENOTFOUND':
-        case 'EAI_AGAIN':
-          reason = `cannot resolve host name ${JSON.stringify(hop.hostname)}`;
-          break;
-        case 'EHOSTUNREACH':
-        case 'ENETUNREACH':
-          reason = `host unreachable (${err.code}; VPN needed?)`;
-          break;
-        case 'ETIMEDOUT':
-          reason = 'connection timed out (firewall? VPN needed?)';
-          break;
-        case 'ECONNRESET':
-          reason = 'connection reset by the server';
-          break;
-      }
-      fail(new ConnectionError(`Cannot connect to ${where}: ${reason}\n  ${configText(settings)}`, { cause: err }));
+    const onError = (err: SshError) => {
+      if (timer.settled) return;
+      const e = handshakeError(a, err, authError);
+      if (e) fail(e);
     };
     conn.on('error', onError);
     conn.on('close', () => {
-      if (settled) return;
-      fail(hostKeyFailure ?? new ConnectionError(`Cannot connect to ${where}: the server closed the connection during the handshake\n  ${configText(settings)}`));
+      if (timer.settled) return;
+      fail(a.hostKeyFailure ?? new ConnectionError(`Cannot connect to ${where}: the server closed the connection during the handshake\n  ${cfgText}`));
     });
     try {
       conn.connect(cfg);
     } catch (e) {
-      fail(new ConnectionError(`Cannot connect to ${where}: ${(e as Error).message}\n  ${configText(settings)}`, { cause: e }));
+      fail(new ConnectionError(`Cannot connect to ${where}: ${(e as Error).message}\n  ${cfgText}`, { cause: e }));
     }
   });
 }
 
+type SshError = Error & { level?: string; code?: string };
+
+/** The ConnectionError an ssh2 'error' event during the handshake means; none for ssh-agent errors (only noted: other keys may still work). */
+function handshakeError(a: HopAttempt, err: SshError, authError: () => ConnectionError): ConnectionError | undefined {
+  if (err.level === 'agent') {
+    a.notes.push(`ssh-agent: ${err.message}`);
+    return undefined;
+  }
+  if (a.hostKeyFailure) return a.hostKeyFailure;
+  if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) return authError();
+  return new ConnectionError(`Cannot connect to ${a.where}: ${networkErrorReason(err, a.hop)}\n  ${configText(a.settings)}`, { cause: err });
+}
+
+/** Plain words for the network errors users meet most. */
+function networkErrorReason(err: SshError, hop: HopSettings): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return `connection refused (is sshd listening on ${hop.hostname} port ${hop.port}?)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve host name ${JSON.stringify(hop.hostname)}`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `host unreachable (${err.code}; VPN needed?)`;
+    case 'ETIMEDOUT':
+      return 'connection timed out (firewall? VPN needed?)';
+    case 'ECONNRESET':
+      return 'connection reset by the server';
+    default:
+      return err.message;
+  }
+}
+
+// --- jump hosts
+
+/** A tunnel from a connected jump host to the next hop, which connects over it as its socket. */
 function forwardTo(conn: Client, from: HopContext, to: HopSettings, settings: SshSettings): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     try {

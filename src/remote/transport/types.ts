@@ -19,7 +19,7 @@ export interface Transport {
   readonly label: string;
   /**
    * Runs one bash script on the target (fed on stdin to `bash -s`, so its size is not limited by
-   * the command line). Values inside the script must have been quoted with shq()/shqPath().
+   * the command line). Scripts are built with the sh`…` template of src/quote.ts, which quotes every value.
    * On failure (non-zero exit, unless allowFailure) rejects with a CommandError whose argv is
    * ['bash', '-s'] on the target and whose stderr is the script's stderr.
    */

@@ -5,7 +5,6 @@ import { git, verbs } from '../git/verbs.ts';
 import { previewCommits, type PointToBuild } from '../git/commits.ts';
 import { runDirName, uniquePrefixes } from '../remote/rundir.ts';
 import type { FileChange } from '../sweep/patch.ts';
-import type { Out } from '../ui.ts';
 
 export interface PlannedPoint {
   key: string | null;
@@ -48,22 +47,4 @@ export async function planDryRun(i: DryRunInput): Promise<PlannedPoint[]> {
   });
   const skipped: PlannedPoint[] = i.skipped.map(s => ({ key: s.key, params: s.params, varied: s.varied, hash: s.hash, skipped: !s.resumed, resuming: s.resumed, dir: s.dir, sha: s.sha, diff: null }));
   return [...fresh, ...skipped];
-}
-
-export function printDryRun(sweep: string, plan: PlannedPoint[], out: Out, limit: number | undefined): void {
-  const todo = plan.filter(p => !p.skipped);
-  const resuming = plan.filter(p => p.resuming).length;
-  out.info(`${out.color.bold('dry run')}: sweep ${sweep}: ${plan.length} points, ${out.color.green(`${todo.length} would be submitted`)}${resuming ? ` (${resuming} finishing an interrupted submission)` : ''}, ${plan.length - todo.length} skipped (already submitted). Nothing was created.`);
-  for (const p of plan) {
-    const params = Object.entries(p.varied).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') || '(base config)';
-    out.info(`  ${p.skipped ? out.color.dim('skip  ') : p.resuming ? 'resume' : 'new   '}  ${p.hash.slice(0, 12)}  ${p.dir ? p.dir.split('/').pop() : '-'}  ${params}`);
-  }
-  const fresh = plan.filter(p => p.diff !== null);
-  const shown = limit === undefined ? fresh : fresh.slice(0, limit);
-  for (const p of shown) {
-    out.info('');
-    out.info(out.color.bold(`point ${p.key} (${p.hash.slice(0, 12)})`));
-    out.info(p.diff!.trimEnd());
-  }
-  if (shown.length < fresh.length) out.info(`\n(${fresh.length - shown.length} more diffs; --limit ${fresh.length} shows all)`);
 }

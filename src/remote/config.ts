@@ -1,0 +1,58 @@
+// The `remote` part of a sweep file: where runs go. Validated on its own so that reading it back
+// from the ledger needs nothing else of the sweep machinery.
+import { ConfigError } from '../errors.ts';
+import { isObject } from '../json.ts';
+import { validateRepoPath } from '../sweep/names.ts';
+
+export interface RemoteConfig {
+  /** ssh host or Host alias from ~/.ssh/config; 'local' (or no remote) = this machine. */
+  host: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  /** The clone of origin on the cluster (created if missing). Relative paths are from the login dir. */
+  repo?: string;
+  /** Root for run directories. */
+  output?: string;
+  scheduler?: 'slurm' | 'shell';
+  /** Batch script inside each run directory. */
+  script?: string;
+  sbatchArgs?: string[];
+  strictHostKeyChecking?: 'yes' | 'accept-new';
+  /** URL the cluster fetches from; default: the local repository's `origin` URL. */
+  origin?: string;
+  /** Most jobs the shell scheduler runs at once (default: nproc of the target). */
+  maxParallel?: number;
+}
+
+/** A validated remote: host, scheduler and script always set. */
+export type RemoteSpec = Required<Pick<RemoteConfig, 'host' | 'scheduler' | 'script'>> & RemoteConfig;
+
+const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel']);
+export function validateRemote(r: unknown, where = 'remote'): RemoteSpec {
+  if (r === undefined) return { host: 'local', scheduler: 'shell', script: 'run.sbatch' };
+  if (!isObject(r)) throw new ConfigError(`${where}: expected an object like { host, repo, output }`);
+  for (const k of Object.keys(r)) if (!REMOTE_KEYS.has(k)) throw new ConfigError(`${where}.${k}: unknown option; known: ${[...REMOTE_KEYS].join(', ')}`);
+  const host = r.host ?? 'local';
+  if (typeof host !== 'string' || host === '' || /[\s'"`$;]/.test(host) || host.startsWith('-')) throw new ConfigError(`${where}.host: invalid host ${JSON.stringify(host)}`);
+  const local = host === 'local';
+  const str = (k: string) => {
+    const v = r[k];
+    if (v !== undefined && (typeof v !== 'string' || v === '' || v.includes('\0') || /[\r\n]/.test(v))) throw new ConfigError(`${where}.${k}: expected a non-empty single-line string`);
+    return v as string | undefined;
+  };
+  for (const k of ['user', 'identityFile', 'repo', 'output', 'origin']) str(k);
+  if (r.port !== undefined && !(Number.isInteger(r.port) && (r.port as number) > 0 && (r.port as number) < 65536)) throw new ConfigError(`${where}.port: expected a port number`);
+  if (r.user !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(r.user as string)) throw new ConfigError(`${where}.user: invalid user name ${JSON.stringify(r.user)}`);
+  const scheduler = r.scheduler ?? (local ? 'shell' : 'slurm');
+  if (scheduler !== 'slurm' && scheduler !== 'shell') throw new ConfigError(`${where}.scheduler: expected 'slurm' or 'shell', got ${JSON.stringify(scheduler)}`);
+  const script = validateRepoPath(r.script ?? 'run.sbatch', `${where}.script`);
+  if (r.sbatchArgs !== undefined && !(Array.isArray(r.sbatchArgs) && r.sbatchArgs.every(a => typeof a === 'string' && !a.includes('\0')))) throw new ConfigError(`${where}.sbatchArgs: expected a list of strings, e.g. ['--time=1:00:00']`);
+  if (r.strictHostKeyChecking !== undefined && r.strictHostKeyChecking !== 'yes' && r.strictHostKeyChecking !== 'accept-new') throw new ConfigError(`${where}.strictHostKeyChecking: expected 'yes' or 'accept-new'`);
+  if (r.maxParallel !== undefined && !(Number.isInteger(r.maxParallel) && (r.maxParallel as number) > 0)) throw new ConfigError(`${where}.maxParallel: expected a positive integer`);
+  if (!local) {
+    if (!r.repo) throw new ConfigError(`${where}.repo: required for host '${host}': the path of the clone of origin on the cluster (created if missing), e.g. '~/rx/myproject'`);
+    if (!r.output) throw new ConfigError(`${where}.output: required for host '${host}': the directory under which run directories are created, e.g. '~/runs'`);
+  }
+  return { ...(r as unknown as RemoteConfig), host, scheduler, script };
+}

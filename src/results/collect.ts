@@ -1,0 +1,188 @@
+// A sweep's dataset: refresh job states, fetch the files its `parse` entries name (one rsync, as
+// `rx fetch` does), then per experiment parse → reduce → result columns, one row each (./dataset.ts
+// builds and writes the table). Runs that failed or have no output yet are rows too, with their
+// state, empty results and a note saying why.
+import { readFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../errors.ts';
+import type { RepoContext } from '../git/repo.ts';
+import type { PointRecord, SweepState } from '../ledger/ledger.ts';
+import { hasFunction } from '../ledger/records.ts';
+import { toStatus } from '../ledger/status.ts';
+import { selectSweeps, withLedger } from '../ledger/sweeps.ts';
+import { filesBelow } from '../files.ts';
+import { hasLiveJobs, refreshStates, withTarget } from '../remote/jobs.ts';
+import { PARTIAL_DIR, patternRegExp } from '../remote/rsync.ts';
+import { loadSweepFile, validateParse, type ParseEntry } from '../sweep/definition.ts';
+import { parsers } from '../../parsers/index.ts';
+import { uniqueName } from './columns.ts';
+import { buildDataset, writeDataset, type Dataset, type DatasetRun, type Format } from './dataset.ts';
+import { fetchFiles } from './fetch.ts';
+import { MIRROR, defaultFetchDir } from './mirror.ts';
+import { applyReducer, defaultReduce, type ReduceFn, type Reducer } from './reduce.ts';
+
+export interface DatasetRequest {
+  /** Where a relative `out` or `sweepFile` is resolved from. */
+  cwd: string;
+  sweep?: string;
+  format?: Format;
+  /** Output file (only with one sweep); default .rx/datasets/<sweep>.<format>. */
+  out?: string;
+  /** Do not fetch: use the files an earlier `rx fetch` put in .rx/fetched/<sweep>/. */
+  noFetch?: boolean;
+  /** Do not ask the scheduler for fresh states. */
+  offline?: boolean;
+  /** The sweep file to load `parse` functions from (default: the one recorded at submit). */
+  sweepFile?: string;
+  /** Build the table but write no file (nested stages read it in-process). */
+  noWrite?: boolean;
+}
+
+export interface DatasetSummary {
+  sweep: string;
+  file: string;
+  format: Format;
+  rows: number;
+  columns: string[];
+  /** Rows with every parse entry's results. */
+  complete: number;
+}
+
+export interface DatasetResult {
+  sweeps: DatasetSummary[];
+  /** The tables themselves (for callers in the same process, e.g. nested stages). */
+  datasets: Record<string, Dataset>;
+  /** What the fetch reported without failing (e.g. files that vanished while rsync ran). */
+  warnings: string[];
+}
+
+/** One table per selected sweep, written to its file unless `noWrite`. */
+export async function makeDatasets(ctx: RepoContext, req: DatasetRequest): Promise<DatasetResult> {
+  const names = selectSweeps(ctx, req.sweep);
+  if (req.out && names.length !== 1) throw new ConfigError('--out names one file: give --sweep too (rx dataset writes one dataset per sweep)');
+  const result: DatasetResult = { sweeps: [], datasets: {}, warnings: [] };
+  for (const name of names) await withLedger(ctx, name, async ledger => {
+    let state = ledger.state();
+    if (!req.offline && state.sweep && hasLiveJobs(state)) {
+      await withTarget(ctx, state, t => refreshStates(t, ledger));
+      state = ledger.state();
+    }
+    const entries = await parseEntries(ctx, state, req.cwd, req.sweepFile);
+    if (entries.length && !req.noFetch && [...state.points.values()].some(p => p.dir)) {
+      // Exactly what `rx fetch <files> --sweep <name>` does: one incremental rsync into .rx/fetched/<name>/.
+      const fetched = await fetchFiles(ctx, { cwd: ctx.top, files: [...new Set(entries.map(e => e.file))], sweep: name });
+      result.warnings.push(...fetched.warnings);
+    }
+    const { table, complete } = await collectRows(ctx, state, entries);
+    const format = req.format ?? 'csv';
+    const file = req.out ? resolve(req.cwd, req.out) : join(ctx.rxDir, 'datasets', `${name}.${format}`);
+    if (!req.noWrite) await writeDataset(table, format, file);
+    result.datasets[name] = table;
+    result.sweeps.push({ sweep: name, file, format, rows: table.rows.length, columns: table.columns, complete });
+  });
+  return result;
+}
+
+/** The parse entries of a recorded sweep; functions are loaded from the sweep file again. */
+async function parseEntries(ctx: RepoContext, state: SweepState, cwd: string, sweepFile?: string): Promise<ParseEntry[]> {
+  const def = state.sweep?.definition ?? {};
+  if (def.parse === undefined && !sweepFile) return [];
+  if (!sweepFile && !(state.sweep && hasFunction(state.sweep, 'parse'))) return validateParse(def.parse);
+  const file = sweepFile ? resolve(cwd, sweepFile) : state.sweep!.file;
+  if (!existsSync(file)) {
+    throw new ConfigError(`sweep '${state.name}' reduces its outputs with functions from ${file}, which is gone`, { hint: `Give the sweep file: rx dataset --sweep ${state.name} --sweep-file path/to/sweep.ts` });
+  }
+  const raw = (await loadSweepFile(file, ctx.top)) as Record<string, unknown>;
+  if (raw.name !== state.name) throw new ConfigError(`--sweep-file ${file} defines sweep '${String(raw.name)}', not '${state.name}'`, { hint: `Give the sweep file of '${state.name}'.` });
+  return raw.parse === undefined ? [] : validateParse(raw.parse);
+}
+
+/** A row per experiment (in point order), and how many have every entry's results. */
+async function collectRows(ctx: RepoContext, state: SweepState, entries: ParseEntry[]): Promise<{ table: Dataset; complete: number }> {
+  const found = entries.length ? mirrorMatches(ctx, state, entries) : new Map<string, string[][]>();
+  const runs: DatasetRun[] = [];
+  let complete = 0;
+  for (const p of state.points.values()) {
+    const { run, ok } = await experimentRow(state.name, p, entries, found.get(p.key));
+    if (ok) complete++;
+    runs.push(run);
+  }
+  return { table: buildDataset(runs), complete };
+}
+
+/**
+ * The local copies of each entry's file per point (key → entry index → files). Read from what
+ * the fetch mirror holds, not only what the last rsync listed: a run directory purged on the
+ * cluster since keeps its fetched outputs.
+ */
+function mirrorMatches(ctx: RepoContext, state: SweepState, entries: ParseEntry[]): Map<string, string[][]> {
+  const mirror = join(defaultFetchDir(ctx.rxDir, state.name), MIRROR);
+  const res = entries.map(e => patternRegExp(e.file));
+  const found = new Map<string, string[][]>();
+  for (const p of state.points.values()) {
+    if (!p.dir) continue;
+    const root = join(mirror, p.dir.split('/').pop()!);
+    if (!existsSync(root)) continue;
+    const perEntry: string[][] = entries.map(() => []);
+    for (const f of filesBelow(root, PARTIAL_DIR)) res.forEach((re, i) => { if (re.test(f)) perEntry[i]!.push(join(root, f)); });
+    found.set(p.key, perEntry);
+  }
+  return found;
+}
+
+/** One experiment's row: provenance, params, every entry's results and the notes on what is missing. */
+async function experimentRow(sweep: string, p: PointRecord, entries: ParseEntry[], files: string[][] | undefined): Promise<{ run: DatasetRun; ok: boolean }> {
+  const s = toStatus(sweep, p);
+  const results: Record<string, unknown> = {};
+  const notes: string[] = [];
+  let ok = entries.length > 0;
+  for (const [i, e] of entries.entries()) {
+    if (!(await entryResults(p, e, files?.[i] ?? [], results, notes))) ok = false;
+  }
+  const run: DatasetRun = {
+    provenance: {
+      sweep, key: p.key, sha: p.sha ?? null, base: p.base, dir: p.dir ?? null, job_id: s.jobId, state: s.state,
+      exit_code: s.exitCode, attempts: s.attempts, submitted_at: p.jobs.at(-1)?.at ?? null, start: s.start ?? null,
+      end: s.end ?? null, elapsed_s: s.elapsedSeconds ?? null,
+    },
+    params: p.params, results, notes,
+  };
+  return { run, ok };
+}
+
+/** Adds one parse entry's results to `results` (a taken name gets `_`); false when they are missing. */
+async function entryResults(p: PointRecord, e: ParseEntry, found: string[], results: Record<string, unknown>, notes: string[]): Promise<boolean> {
+  // Newest first: after a resubmission, slurm-<old>.out and slurm-<new>.out both match.
+  const files = found.map(f => ({ f, t: statSync(f).mtimeMs })).sort((a, b) => a.t - b.t).map(x => x.f);
+  if (files.length === 0) {
+    notes.push(`${e.file}: ${p.dir ? 'not produced (yet)' : 'no run directory'}`);
+    return false;
+  }
+  if (files.length > 1) notes.push(`${e.file}: ${files.length} files match; using the newest, ${files.at(-1)!.split('/').pop()}`);
+  const latest = p.jobs.at(-1);
+  if (latest && latest.attempt > 1 && statSync(files.at(-1)!).mtimeMs < Date.parse(latest.at)) notes.push(`${e.file}: older than attempt ${latest.attempt} (written by an earlier attempt)`);
+  try {
+    const reduced = await parseAndReduce(p, e, files.at(-1)!, notes);
+    for (const [k, v] of Object.entries(reduced ?? {})) {
+      const name = `${e.prefix ?? ''}${k}`;
+      const col = uniqueName(name, results);
+      if (col !== name) notes.push(`${e.file}: result '${name}' is also given by an earlier parse entry; stored as '${col}'`);
+      results[col] = v;
+    }
+    return true;
+  } catch (err) {
+    notes.push(`${e.file}: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+/** Parses the file with the entry's parser (its warnings become notes) and applies its reducer. */
+async function parseAndReduce(p: PointRecord, e: ParseEntry, file: string, notes: string[]): Promise<Record<string, unknown>> {
+  const text = await readFile(file);
+  const parsed = (parsers[e.parser!] as (t: Buffer, o: { file: string }) => unknown)(text, { file: `${p.dir}/${e.file}` });
+  const warnings = (parsed as { warnings?: unknown })?.warnings;
+  if (Array.isArray(warnings)) notes.push(...warnings.map(String));
+  if (typeof e.reduce === 'function') return await (e.reduce as ReduceFn)(parsed, { params: p.params, file: e.file });
+  return e.reduce !== undefined ? applyReducer(e.reduce as Reducer, parsed, e.file) : defaultReduce(parsed, e.file);
+}

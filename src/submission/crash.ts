@@ -1,0 +1,22 @@
+// Crash-test hook: with RX_CRASH_AFTER=<point> in the environment the process SIGKILLs itself
+// there, exactly as a power cut or kill -9 would. Points: plan, commit, push, dirs, create-1 (after
+// the first run directory), create, clean, submit-1 (after the first job id), submit.
+
+export function crashPoint(name: string): void {
+  if (process.env.RX_CRASH_AFTER === name) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Whether the crash point is armed (so a caller can flush what it holds first). */
+export const crashArmed = (name: string): boolean => process.env.RX_CRASH_AFTER === name;
+
+/** Milliseconds spent in each phase (for --json and the benchmark); each phase end is a crash point. */
+export class PhaseClock {
+  readonly ms: Record<string, number> = {};
+  private last = performance.now();
+  end(name: string): void {
+    const t = performance.now();
+    this.ms[name] = (this.ms[name] ?? 0) + (t - this.last);
+    this.last = t;
+    crashPoint(name);
+  }
+}

@@ -1,0 +1,141 @@
+// The phases of a submission after planning, each recorded in the ledger before the next remote
+// action: commits → one push → run dir names → (one connection) create dirs → clean temporary
+// branches → submit jobs. Each phase does only what the ledger says is still to do, so running
+// them again after a crash finishes the submission without doing anything twice.
+import { git, verbs } from '../git/verbs.ts';
+import { buildCommits, refsFor, verifyAdoptable, type PointToBuild } from '../git/commits.ts';
+import type { FileChange } from '../sweep/patch.ts';
+import { now, type Ledger } from '../ledger/ledger.ts';
+import { Batcher } from '../ledger/batch.ts';
+import { runDirName, uniquePrefixes } from '../remote/rundir.ts';
+import { createDirsScript } from '../remote/scripts.ts';
+import type { Target } from '../remote/target.ts';
+import type { RemoteSpec } from '../remote/config.ts';
+import type { Out } from '../ui.ts';
+import { crashArmed, crashPoint } from './crash.ts';
+import { submitJobs } from './jobs.ts';
+
+/** What every phase needs to know about the sweep being submitted. */
+export interface SubmissionContext {
+  top: string;
+  name: string;
+  base: string;
+  remote: RemoteSpec;
+  label: string;
+  /** Run-directory root on the target. */
+  outputRoot: string;
+  /** Whether the repository has an origin to push to. */
+  origin: boolean;
+  /** The URL the cluster fetches from (null: the local default needs none). */
+  fetchUrl: string | null;
+  out: Out;
+}
+
+/** Commits for the points that have none. A ref left by a crash after fast-import and before the ledger write is adopted. */
+export async function commitPhase(c: SubmissionContext, ledger: Ledger, points: PointToBuild[], changes: Map<string, FileChange[]>): Promise<void> {
+  if (!points.length) return;
+  const existing = await git(c.top, verbs.forEachRef(`refs/rx/${c.name}/`));
+  const refOf = (p: PointToBuild) => existing.get(refsFor(c.name, p.key).ref);
+  const adopt = points.filter(p => refOf(p));
+  const build = points.filter(p => !refOf(p));
+  await verifyAdoptable(c.top, c.name, c.base, adopt.map(p => ({ key: p.key, hash: p.hash, sha: refOf(p)! })));
+  const shas = await buildCommits(c.top, c.base, c.name, build, changes);
+  for (const p of adopt) shas.set(p.key, refOf(p)!);
+  ledger.append(...points.map(p => ({ t: 'commit' as const, at: now(), key: p.key, sha: shas.get(p.key)!, ...refsFor(c.name, p.key) })));
+}
+
+/** One push of every temporary branch and permanent ref of the sweep. Never forced. */
+export async function pushPhase(c: SubmissionContext, ledger: Ledger): Promise<void> {
+  const unpushed = [...ledger.state().points.values()].filter(p => p.sha && !p.pushed);
+  if (!unpushed.length) return;
+  if (c.origin) await git(c.top, verbs.push('origin', [`refs/heads/rx/${c.name}/*:refs/heads/rx/${c.name}/*`, `refs/rx/${c.name}/*:refs/rx/${c.name}/*`]));
+  ledger.append({ t: 'pushed', at: now(), keys: unpushed.map(p => p.key) });
+}
+
+/** Run directory names, decided (and recorded) before anything is created remotely. */
+export function dirsPhase(c: SubmissionContext, ledger: Ledger): void {
+  const all = [...ledger.state().points.values()];
+  const noDir = all.filter(p => p.pushed && !p.dir);
+  if (!noDir.length) return;
+  const prefixes = uniquePrefixes(all.map(p => p.sha!).filter(Boolean));
+  const when = new Date();
+  ledger.append(...noDir.map(p => ({ t: 'dir' as const, at: now(), key: p.key, dir: `${c.outputRoot}/${runDirName(c.name, when, prefixes.get(p.sha!)!)}`, remote: c.label })));
+}
+
+/** Whether any point still needs the target (a dir to create, a branch to clean, a job to submit). */
+export function needsTarget(ledger: Ledger): boolean {
+  return [...ledger.state().points.values()].some(p => p.dir && (!p.created || !p.cleaned || p.jobs.length === 0));
+}
+
+/** Makes the run directories (one script), recording each as it is reported. */
+export async function createPhase(c: SubmissionContext, ledger: Ledger, target: Target): Promise<void> {
+  const all = [...ledger.state().points.values()];
+  const toCreate = all.filter(p => p.dir && !p.created);
+  if (!toCreate.length) return;
+  const bar = c.out.progress('creating run dirs', toCreate.length);
+  const branches = all.filter(p => p.pushed && !p.cleaned && p.branch).map(p => p.branch!);
+  const script = createDirsScript({ repo: target.repo, fetchUrl: target.local ? null : c.fetchUrl, sweep: c.name, dirs: toCreate.map(p => ({ key: p.key, sha: p.sha!, dir: p.dir! })), stateDir: target.stateDir, script: c.remote.script, branches });
+  const batch = new Batcher<string>(ledger, keys => [{ t: 'created', at: now(), keys }]);
+  try {
+    await target.transport.exec(script, {
+      onLine: line => {
+        const m = /^RXDIR (\S+)/.exec(line);
+        if (m) {
+          batch.add(m[1]!);
+          bar.tick();
+          if (crashArmed('create-1')) { batch.flush(); crashPoint('create-1'); }
+        }
+        const e = /^RXERR (\S+) (.*)$/.exec(line);
+        if (e) ledger.append({ t: 'error', at: now(), key: e[1]!, phase: 'create', message: e[2]! });
+      },
+    });
+  } finally {
+    batch.flush();
+    bar.stop();
+  }
+}
+
+/**
+ * The temporary branches have served: delete them on origin and locally (the cluster clone's were
+ * deleted by the create script). Only refs rx created, named in the ledger.
+ */
+export async function cleanPhase(c: SubmissionContext, ledger: Ledger): Promise<void> {
+  const toClean = [...ledger.state().points.values()].filter(p => p.created && !p.cleaned);
+  if (!toClean.length) return;
+  const branches = toClean.map(p => p.branch!);
+  const left = c.origin ? await deleteOnOrigin(c, branches) : new Set<string>();
+  const local = await git(c.top, verbs.forEachRef(`refs/heads/rx/${c.name}/`));
+  const mine = new Set(branches);
+  const dels = [...local.keys()].filter(r => mine.has(r)).map(r => `delete ${r} ${local.get(r)}`);
+  if (dels.length) await git(c.top, verbs.updateRefs(dels));
+  ledger.append({ t: 'cleaned', at: now(), keys: toClean.filter(p => !left.has(p.branch!)).map(p => p.key) });
+}
+
+/** Deletes branches on origin in chunks; returns those origin refused to delete (tried again next time). */
+async function deleteOnOrigin(c: SubmissionContext, branches: string[]): Promise<Set<string>> {
+  const left = new Set<string>();
+  for (let i = 0; i < branches.length; i += 500) {
+    const chunk = branches.slice(i, i + 500);
+    const r = await git(c.top, { ...verbs.push('origin', chunk.map(b => `:${b}`)), allowFailure: true });
+    const deleted = deletedRefs(r.stdout);
+    for (const b of chunk) if (!deleted.has(b)) left.add(b);
+  }
+  if (left.size) c.out.warn(`rx: ${c.name}: origin refused to delete ${left.size} temporary branches (${[...left].slice(0, 3).join(', ')}${left.size > 3 ? ', …' : ''}); the next rx submit tries again`);
+  return left;
+}
+
+/** Submits every created, never-submitted point in one script. */
+export async function jobsPhase(c: SubmissionContext, ledger: Ledger, target: Target): Promise<void> {
+  const toSubmit = [...ledger.state().points.values()].filter(p => p.created && p.jobs.length === 0);
+  await submitJobs(target, ledger, c.remote, toSubmit.map(p => ({ key: p.key, dir: p.dir!, attempt: 1 })), { phase: 'submit', out: c.out });
+}
+
+/** Refs `git push --porcelain` reports deleted (`-`) or already absent/up to date (`=`). */
+export function deletedRefs(porcelain: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of porcelain.split('\n')) {
+    const m = /^([-=])\t:?([^\t:]*):?(\S*)\t/.exec(line);
+    if (m) out.add(m[3] || m[2]!);
+  }
+  return out;
+}

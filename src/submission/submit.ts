@@ -1,0 +1,234 @@
+// A submission of a sweep file: sweep file → one commit per point → one push → one connection →
+// run dirs → scheduler, with every step in the ledger before the next remote action. Re-running
+// finishes an interrupted submission and never submits a point twice.
+import { join, resolve } from 'node:path';
+import { existsSync, rmdirSync } from 'node:fs';
+import { ConfigError, StateError } from '../errors.ts';
+import { git, verbs } from '../git/verbs.ts';
+import { computeChanges } from '../git/commits.ts';
+import { ensureExcluded, type RepoContext } from '../git/repo.ts';
+import { checkSweep, loadSweepFile, planSweep, type CheckedSweep, type LoadedSweep } from '../sweep/definition.ts';
+import { samplerSequenceId, validateSampler } from '../sweep/samplers.ts';
+import { stagePoints } from '../sweep/stages.ts';
+import { canonicalJson } from '../sweep/hash.ts';
+import { Ledger, listSweeps, now, sweepDir, type SweepState } from '../ledger/ledger.ts';
+import { acquireLock } from '../ledger/lock.ts';
+import { storeDefinition } from '../ledger/records.ts';
+import { openTarget, outputRoot, remoteLabel } from '../remote/target.ts';
+import { stageRows } from '../results/stage-rows.ts';
+import type { Out } from '../ui.ts';
+import { PhaseClock } from './crash.ts';
+import { planDryRun, type PlannedPoint as DryRunPoint } from './dry-run.ts';
+import { planSubmission, type SubmissionPlan, type SweepPoint } from './plan.ts';
+import { cleanPhase, commitPhase, createPhase, dirsPhase, jobsPhase, needsTarget, pushPhase, type SubmissionContext } from './phases.ts';
+
+export interface SubmitOptions {
+  cwd: string;
+  sweep: string;
+  /** Submit points whose parameters were already submitted again, as new experiments. */
+  repeat?: boolean;
+  /** Show the plan (points, hashes, skips, run dir names, diffs) and create nothing. */
+  dryRun?: boolean;
+  /** Sampled sweeps: draw this many more samples of the same sequence. */
+  extend?: number;
+  out: Out;
+}
+
+export interface SubmitRecord {
+  sweep: string;
+  key: string;
+  params: Record<string, unknown>;
+  hash: string;
+  sha: string | null;
+  dir: string | null;
+  jobId: string | null;
+  status: 'submitted' | 'skipped' | 'failed';
+  error?: string;
+}
+
+export interface SubmitResult {
+  sweep: string;
+  /** Where the runs went (the remote's label). */
+  remote: string;
+  submitted: number;
+  skipped: number;
+  failed: number;
+  records: SubmitRecord[];
+  /** Milliseconds per phase: plan, commit, push, dirs, connect, create, clean, submit. */
+  timings: Record<string, number>;
+  /** With dryRun: the plan, one entry per point of the sweep file. */
+  plan?: DryRunPoint[];
+}
+
+/** The sweep file, checked, with the facts of the repository it is submitted from. */
+interface Prepared { checked: CheckedSweep; c: SubmissionContext }
+
+async function prepare(ctx: RepoContext, opts: SubmitOptions): Promise<Prepared> {
+  // Checked now; planned once the ledger says how many samples were drawn before.
+  const checked = checkSweep(await loadSweepFile(opts.sweep, opts.cwd), opts.sweep);
+  const base = await git(ctx.top, verbs.resolveCommit(checked.def.branch));
+  if (!base) throw new ConfigError(`branch: '${checked.def.branch}' is not a branch, tag or commit in ${ctx.top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
+  const [script] = await git(ctx.top, verbs.readBlobs([`${base}:${checked.remote.script}`]));
+  if (!script) throw new ConfigError(`remote.script: '${checked.remote.script}' is not in the base commit ${base.slice(0, 12)} of '${checked.def.branch}'`, { hint: 'Commit the batch script (e.g. run.sbatch) to the base branch, or set remote.script.' });
+  const origin = await git(ctx.top, verbs.remoteUrl('origin'));
+  const fetchUrl = checked.remote.origin ?? origin;
+  if (checked.remote.host !== 'local' && !fetchUrl) {
+    throw new ConfigError(`the repository ${ctx.top} has no 'origin' remote, so the cluster cannot fetch the experiment commits`, { hint: 'Add one (git remote add origin <url>) or set remote.origin to a URL the cluster can fetch from.' });
+  }
+  const c: SubmissionContext = {
+    top: ctx.top, name: checked.def.name, base, remote: checked.remote, label: remoteLabel(checked.remote),
+    outputRoot: outputRoot(checked.remote, ctx.top), origin: origin !== null, fetchUrl: fetchUrl ?? null, out: opts.out,
+  };
+  return { checked, c };
+}
+
+export async function submitSweep(ctx: RepoContext, opts: SubmitOptions): Promise<SubmitResult> {
+  const { checked, c } = await prepare(ctx, opts);
+  const dir = sweepDir(ctx.rxDir, c.name);
+  // Lock before the ledger is read, so two submissions of one sweep plan one after the other.
+  // A dry run only reads. Folders made for the lock are removed again if nothing was recorded.
+  const made = [ctx.rxDir, join(ctx.rxDir, 'sweeps'), dir].filter(d => !existsSync(d));
+  const release = opts.dryRun ? () => {} : acquireLock(dir, `sweep '${c.name}'`);
+  const ledger = new Ledger(dir, c.name);
+  try {
+    return await submitLocked(ctx, opts, checked, c, ledger);
+  } finally {
+    ledger.close();
+    release();
+    if (!existsSync(ledger.file)) for (const d of made.reverse()) try { rmdirSync(d); } catch { /* not empty: keep */ }
+  }
+}
+
+async function submitLocked(ctx: RepoContext, opts: SubmitOptions, checked: CheckedSweep, c: SubmissionContext, ledger: Ledger): Promise<SubmitResult> {
+  const clock = new PhaseClock();
+  const state = ledger.state();
+  checkSameRemote(state, checked, c);
+  const { repeat, extend } = heldBack(state, opts, c);
+  const sweep = planSweep(checked, { extend, alreadySampled: alreadySampled(state, checked, c) });
+  for (const w of sweep.plan.warnings) c.out.warn(`rx: ${c.name}: ${w}`);
+  const { points, select } = await sweepPoints(ctx, opts, state, sweep, c);
+  const plan = planSubmission(state, points, Boolean(repeat));
+  for (const p of plan.unbuilt) {
+    const planned = state.points.get(p.key)!.base;
+    if (planned !== c.base) throw new StateError(`sweep '${c.name}': point ${p.key} was planned on base ${planned.slice(0, 12)} but '${sweep.def.branch}' is now ${c.base.slice(0, 12)}`, { hint: 'Finish that submission by pointing branch at the old commit, or use a new sweep name.' });
+  }
+  // Validation pass: every patch must apply before anything is written.
+  const changes = await computeChanges(c.top, c.base, c.name, sweep.def.patcher, [...plan.unbuilt, ...plan.fresh]);
+  if (opts.dryRun) return dryRun(c, state, plan, changes, clock);
+
+  await ensureExcluded(ctx);
+  try {
+    recordPlan(ledger, state, sweep, c, opts, { points: points.length, plan, repeat: Boolean(repeat), select });
+    clock.end('plan');
+    await commitPhase(c, ledger, [...plan.unbuilt, ...plan.fresh], changes);
+    clock.end('commit');
+    await pushPhase(c, ledger);
+    clock.end('push');
+    dirsPhase(c, ledger);
+    clock.end('dirs');
+    if (needsTarget(ledger)) await remotePhases(c, ledger, clock);
+    return summary(c, ledger, plan, clock);
+  } finally {
+    clock.end('done');
+  }
+}
+
+/** One connection for every remote phase. */
+async function remotePhases(c: SubmissionContext, ledger: Ledger, clock: PhaseClock): Promise<void> {
+  const target = await openTarget(c.remote, c.top);
+  clock.end('connect');
+  try {
+    await createPhase(c, ledger, target);
+    clock.end('create');
+    await cleanPhase(c, ledger);
+    clock.end('clean');
+    await jobsPhase(c, ledger, target);
+    clock.end('submit');
+  } finally {
+    await target.close();
+  }
+}
+
+/** A sweep stays on the cluster it was first submitted to; an unfinished submission keeps its paths. */
+function checkSameRemote(state: SweepState, checked: CheckedSweep, c: SubmissionContext): void {
+  const prev = state.sweep?.remote;
+  if (!prev) return;
+  if (prev.label !== c.label) throw new ConfigError(`sweep '${c.name}' was submitted to ${prev.label}; this sweep file sends it to ${c.label}`, { hint: 'Use a new sweep name for a different cluster.' });
+  // An interrupted submission must finish where it started: its markers live next to its run dirs.
+  const moved = (['output', 'repo', 'scheduler'] as const).find(k => (prev[k] ?? null) !== (checked.remote[k] ?? null));
+  if (moved && [...state.points.values()].some(p => p.jobs.length === 0)) {
+    throw new ConfigError(`sweep '${c.name}' has an unfinished submission made with remote.${moved} = ${JSON.stringify(prev[moved] ?? null)}; this sweep file says ${JSON.stringify(checked.remote[moved] ?? null)}`, { hint: `Finish it first with the old remote.${moved} (rx submit again), then change it.` });
+  }
+}
+
+/**
+ * Re-running the same command after a crash must finish that submission, not add to it: while
+ * earlier points still have no job, --repeat and --extend wait for the next run.
+ */
+function heldBack(state: SweepState, opts: SubmitOptions, c: SubmissionContext): { repeat?: boolean; extend?: number } {
+  const interrupted = [...state.points.values()].filter(p => p.jobs.length === 0).length;
+  if (!interrupted || !(opts.repeat || opts.extend)) return { repeat: opts.repeat, extend: opts.extend };
+  c.out.warn(`rx: ${c.name}: finishing an interrupted submission (${interrupted} points without a job) first; ${opts.repeat ? '--repeat' : '--extend'} was not applied: run the command again to apply it`);
+  return {};
+}
+
+/** A sampled sweep continues its sequence: how many samples of the same sequence were drawn before. */
+function alreadySampled(state: SweepState, checked: CheckedSweep, c: SubmissionContext): number {
+  const last = state.submissions.findLast(x => x.sampler)?.sampler;
+  if (!checked.def.sampler || !last) return 0;
+  if (last.sequence === samplerSequenceId(validateSampler(checked.def.sampler))) return last.drawn;
+  c.out.warn(`rx: ${c.name}: the sampler changed since the last submission (type, bounds, seed or LHS budget): earlier samples are not part of this plan; its points are new points`);
+  return 0;
+}
+
+/** The sweep's points; for a nested stage, the earlier sweep's dataset rows × this sweep's own points. */
+async function sweepPoints(ctx: RepoContext, opts: SubmitOptions, state: SweepState, sweep: LoadedSweep, c: SubmissionContext): Promise<{ points: SweepPoint[]; select?: [string, string][] }> {
+  const from = sweep.def.from;
+  if (!from) return { points: sweep.points };
+  if (!listSweeps(ctx.rxDir).includes(from.sweep)) throw new ConfigError(`from.sweep: there is no sweep '${from.sweep}' in ${ctx.top}`, { hint: 'Submit the earlier stage first.' });
+  const rows = await stageRows(ctx, { cwd: opts.cwd, sweep: from.sweep, offline: opts.dryRun, noFetch: opts.dryRun });
+  const recorded = state.submissions.findLast(x => x.stage)?.stage?.select;
+  const staged = stagePoints(from, rows, sweep.points, sweep.def.base_config ?? {}, recorded);
+  if (staged.dropped) c.out.warn(`rx: ${c.name}: ${staged.dropped} row(s) of sweep '${from.sweep}' left out: a selected value is missing (no output, or a parse error) or not finite`);
+  if (staged.points.length === 0) c.out.warn(`rx: ${c.name}: no row of sweep '${from.sweep}' matches from.where (${JSON.stringify(from.where ?? { state: 'COMPLETED' })}): nothing to submit yet`);
+  return { points: staged.points, select: staged.select };
+}
+
+async function dryRun(c: SubmissionContext, state: SweepState, plan: SubmissionPlan, changes: Awaited<ReturnType<typeof computeChanges>>, clock: PhaseClock): Promise<SubmitResult> {
+  const points = await planDryRun({
+    repo: c.top, base: c.base, sweep: c.name, fresh: plan.fresh, changes, outputRoot: c.outputRoot,
+    skipped: plan.skipped.map(s => { const p = state.points.get(s.key); return { ...s, varied: p?.varied ?? {}, dir: p?.dir ?? null, sha: p?.sha ?? null }; }),
+    existingShas: [...state.points.values()].flatMap(p => (p.sha ? [p.sha] : [])),
+  });
+  return { sweep: c.name, remote: c.label, submitted: 0, skipped: plan.skipped.length, failed: 0, records: [], timings: clock.ms, plan: points };
+}
+
+/** The sweep (when it changed), this submission, and its new points, before any commit is made. */
+function recordPlan(ledger: Ledger, state: SweepState, sweep: LoadedSweep, c: SubmissionContext, opts: SubmitOptions, s: { points: number; plan: SubmissionPlan; repeat: boolean; select?: [string, string][] }): void {
+  const at = now();
+  const stored = storeDefinition(sweep.def);
+  const same = state.sweep && canonicalJson(state.sweep.definition) === canonicalJson(stored.definition) && canonicalJson(state.sweep.functions) === canonicalJson(stored.functions) && state.sweep.base === c.base;
+  if (!same) ledger.append({ t: 'sweep', at, name: c.name, file: resolve(opts.cwd, sweep.file), branch: sweep.def.branch, base: c.base, ...stored, remote: { ...sweep.remote, label: c.label } });
+  const sampler = sweep.plan.sampler ? { drawn: sweep.plan.sampler.drawn, sequence: sweep.plan.sampler.sequence } : undefined;
+  ledger.append({ t: 'submission', at, points: s.points, fresh: s.plan.fresh.length, skipped: s.plan.skipped.length, repeat: s.repeat, ...(sampler ? { sampler } : {}), ...(s.select ? { stage: { select: s.select } } : {}) });
+  ledger.append(...s.plan.fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base: c.base, repeat: p.repeat, ...(p.from ? { from: p.from } : {}) })));
+}
+
+/** One record per point this run handled (and per skipped duplicate). */
+function summary(c: SubmissionContext, ledger: Ledger, plan: SubmissionPlan, clock: PhaseClock): SubmitResult {
+  const st = ledger.state();
+  const records: SubmitRecord[] = [];
+  for (const p of st.points.values()) {
+    if (!plan.wanted.has(p.key)) continue;
+    const job = p.jobs.at(-1);
+    const err = p.errors.at(-1);
+    records.push({ sweep: c.name, key: p.key, params: p.params, hash: p.hash, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null, status: job ? 'submitted' : 'failed', ...(job || !err ? {} : { error: err.message }) });
+  }
+  for (const s of plan.skipped.filter(s => !s.resumed)) {
+    const p = st.points.get(s.key);
+    records.push({ sweep: c.name, key: s.key, params: s.params, hash: s.hash, sha: p?.sha ?? null, dir: p?.dir ?? null, jobId: p?.jobs.at(-1)?.jobId ?? null, status: 'skipped' });
+  }
+  const count = (s: SubmitRecord['status']) => records.filter(r => r.status === s).length;
+  return { sweep: c.name, remote: c.label, submitted: count('submitted'), skipped: count('skipped'), failed: count('failed'), records, timings: clock.ms };
+}
+
