@@ -195,7 +195,7 @@ test('keyvalue: separators, sections, comments, quoting kept; add; ambiguity', (
   const t = '# run config\nsteps = 10 # per run\nname: "a"\nexport MODE=fast\n[solver]\ntol=1e-6\n[output]\ntol = 2\n';
   assert.equal(
     patchers.keyvalue(t, { steps: 20, name: 'b c', MODE: 'slow #1', 'solver.tol': 1e-8 }),
-    '# run config\nsteps = 20 # per run\nname: "b c"\nexport MODE="slow #1"\n[solver]\ntol=1e-8\n[output]\ntol = 2\n',
+    '# run config\nsteps = 20 # per run\nname: "b c"\nexport MODE=\'slow #1\'\n[solver]\ntol=1e-8\n[output]\ntol = 2\n',
   );
   assert.throws(() => patchers.keyvalue(t, { tol: 1 }), /key 'tol' is set in several sections of config \(\[solver\], \[output\]\); qualify it/);
   assert.throws(() => patchers.keyvalue(t, { stepz: 1 }, { file: 'run.cfg' }), /key 'stepz' is not set in run\.cfg; closest keys: steps/);
@@ -212,6 +212,38 @@ test('keyvalue: patch → parse round trip with hostile values (fast-check)', ()
       assert.deepEqual(out, JSON.parse(JSON.stringify(want)));
     }),
   );
+});
+
+test('keyvalue: shell files and export lines — bash sources back exactly the string (fast-check, real bash)', async () => {
+  const { run } = await import('../../src/proc.ts');
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'rx-kv-'));
+  try {
+    // Hostile strings (no NUL: no shell variable can hold one), plus the findings of the review.
+    const strings = [...fc.sample(fc.string({ unit: 'binary' }).map(s => s.replace(/\0/g, '')), 150), ...fc.sample(nasty, 100),
+      '$(touch /tmp/rx-kv-pwned)', '`id`', 'a b', 'cost=$5', "it's", 'a\nb', '\r\n', 'x\\', '', '-n', '~', '1.5', '007', '!x'];
+    const cases: { file: string; text: string; value: string }[] = [];
+    for (const [i, s] of strings.entries()) {
+      cases.push({ file: join(dir, `e${i}.cfg`), text: patchers.keyvalue('# run settings\nexport KEY=old # keep\nexport OTHER=1\n', { KEY: s }, { file: 'e.cfg' }), value: s });
+      cases.push({ file: join(dir, `s${i}.env`), text: patchers.keyvalue('KEY=old\nOTHER=x\n', { KEY: s }, { file: 'run.env' }), value: s });
+    }
+    for (const c of cases) await writeFile(c.file, c.text);
+    const script = 'for f in "$@"; do ( source "$f"; printf \'%s\\0\' "$KEY" ); done';
+    const r = await run(['bash', '-c', script, 'bash', ...cases.map(c => c.file)]);
+    const back = r.stdout.split('\0').slice(0, -1);
+    assert.equal(back.length, cases.length);
+    cases.forEach((c, i) => {
+      assert.equal(back[i], c.value, `bash read ${JSON.stringify(back[i])} from ${JSON.stringify(c.text)}`);
+      assert.equal(String(parsers.keyvalue(c.text, { file: c.file }).KEY), String(typeof parsers.keyvalue(c.text, { file: c.file }).KEY === 'number' ? Number(c.value) : c.value), 'rx reads it back as bash does');
+    });
+    assert.throws(() => patchers.keyvalue('export KEY=1\n', { KEY: 'a\0b' }), /cannot hold a NUL byte/);
+    // INI files are not shell: their quoting stays as it was.
+    assert.equal(patchers.keyvalue('[s]\nk = 1\n', { 's.k': 'a b' }), '[s]\nk = a b\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 // ───────────────────────────── sbatch ─────────────────────────────
