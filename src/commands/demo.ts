@@ -1,17 +1,16 @@
 // rx demo: the quickstart sweep end to end on the embedded default, in a throwaway repository.
-// A scripted walkthrough of what a user types: `rx submit` and the `rx status` table are shown as
-// the commands print them (submit has no separate domain function); waiting and the dataset use
-// the domain functions directly.
+// A scripted walkthrough of what a user types: `rx submit` and `rx status` run as the real rx
+// command (a child process of this one), so the demo shows exactly what they print; waiting and
+// the dataset use the domain functions directly.
 import { cp, mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { run } from '../proc.ts';
-import { submit } from './submit.ts';
-import { status } from './status.ts';
 import { repoContext } from '../git/repo.ts';
 import { experimentStatuses } from '../remote/jobs.ts';
+import type { ExperimentStatus } from '../ledger/status.ts';
 import { makeDatasets } from '../results/collect.ts';
 import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
 import { makeOut, type Out } from '../ui.ts';
@@ -25,13 +24,9 @@ export async function demo(opts: { dir?: string; keep?: boolean; timeoutMs?: num
     out.info(`demo: making a git repository from examples/quickstart in ${work}`);
     await makeRepository(root, work);
 
-    out.info('demo: rx submit --sweep sweep.ts');
-    const r = await submit({ cwd: work, sweep: 'sweep.ts' });
-    if (r.failed) throw new RxError(`demo: ${r.failed} points failed to submit`);
-    await waitForRuns(work, opts.timeoutMs ?? 120_000);
-
-    out.info('demo: rx status');
-    const rows = await status({ cwd: work });
+    await rx(['submit', '--sweep', 'sweep.ts'], work, out);
+    const rows = await waitForRuns(work, opts.timeoutMs ?? 120_000);
+    await rx(['status'], work, out);
     const first = rows.find(x => x.state === 'COMPLETED');
     if (first?.dir) {
       out.info(`\ndemo: ${first.dir}/history.data (first lines)`);
@@ -69,13 +64,22 @@ function quickstartExample(): string {
   return candidates.find(dir => existsSync(dir)) ?? candidates[0]!;
 }
 
+/** Runs the real `rx` command (this very process's entry) in the demo repository and shows its output. */
+async function rx(args: string[], cwd: string, out: Out): Promise<void> {
+  out.info(`demo: rx ${args.join(' ')}`);
+  const r = await run([process.execPath, process.argv[1]!, ...args], { cwd, allowFailure: true, where: `rx ${args[0]}` });
+  if (r.stdout) out.info(r.stdout.trimEnd());
+  if (r.stderr) out.warn(r.stderr.trimEnd());
+  if (r.exitCode !== 0) throw new RxError(`demo: rx ${args.join(' ')} failed (exit code ${r.exitCode})`);
+}
+
 /** Polls the job states until every run has ended (or the time is up). */
-async function waitForRuns(work: string, timeoutMs: number): Promise<void> {
+async function waitForRuns(work: string, timeoutMs: number): Promise<ExperimentStatus[]> {
   const ctx = await repoContext(work);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rows = await experimentStatuses(ctx, {});
-    if (rows.every(x => TERMINAL_STATES.has(x.state as never))) return;
+    if (rows.every(x => TERMINAL_STATES.has(x.state as never))) return rows;
     if (Date.now() > deadline) throw new RxError('demo: runs did not finish within the time limit', { hint: `Inspect them with: rx status -C ${work}` });
     await new Promise(res => setTimeout(res, 300));
   }
