@@ -27,7 +27,7 @@ function writeLedger(rxDir: string, name: string, n: number): void {
     events.push(
       { t: 'point', at, key, params: { x: i, y: i % 7 }, varied: { x: i }, hash: sha, base, repeat: 0 },
       { t: 'commit', at, key, sha, ref: `refs/rx/${name}/${key}`, branch: `refs/heads/rx/${name}/${key}` },
-      { t: 'dir', at, key, dir: `/runs/${name}_time_2026_01_01_00_00_00_sha_${sha.slice(0, 7)}`, remote: 'local' },
+      { t: 'dir', at, key, dir: `${rxDir}/runs/${name}_time_2026_01_01_00_00_00_sha_${sha.slice(0, 7)}`, remote: 'local' },
       { t: 'job', at, key, jobId, attempt: 1, scheduler: 'shell' },
       { t: 'state', at, key, jobId, status: { jobId, state: 'COMPLETED', exitCode: 0 } },
     );

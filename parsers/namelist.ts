@@ -2,13 +2,23 @@
 // closing the group, `!` comments. One scanner, working on character offsets of the whole text,
 // serves both the parser (parsers.mesaInlist) and the patcher (patchers.mesa): the patcher
 // replaces exactly the value's characters and nothing else.
+//
+// Semantics follow a Fortran READ of one namelist group, as MESA does it (checked against
+// gfortran, test/fixtures/namelist/): the READ stops at the FIRST `&name` group, so a repeated
+// group is never read; within the group assignments apply in order, element by element (a later
+// one overrides an earlier one only where they overlap); a null value (`x = 1, , 3`, `x = , 2`,
+// `3*`) leaves its element unchanged.
 import { ParseError, errorAt, lineCol, lineFinder, asText, type ParseOptions } from './errors.ts';
 
-/** One value item of an assignment: a quoted string, or a bare token (number, logical, r*c). */
+/**
+ * One value item of an assignment: a quoted string, a bare token (number, logical, r*c, r*), or a
+ * null value (`null: true`; its range is the separator that ends it, `x = , 2` → the first `,`).
+ */
 export interface NlToken {
   start: number;
   end: number;
   quoted: boolean;
+  null?: boolean;
 }
 
 export interface NlAssignment {
@@ -20,6 +30,8 @@ export interface NlAssignment {
   keyStart: number;
   eqEnd: number;
   tokens: NlToken[];
+  /** False in a repeated group (`&controls` a second time), which a Fortran READ never reaches. */
+  read: boolean;
 }
 
 export interface NlGroup {
@@ -29,6 +41,8 @@ export interface NlGroup {
   /** Offset of the closing `/` (or `&end`), and of the character after it. */
   end: number;
   endAfter: number;
+  /** False for a repeated group: a namelist READ stops at the first `&name`, so only that one is read. */
+  read: boolean;
 }
 
 export interface NlScan {
@@ -37,7 +51,25 @@ export interface NlScan {
   assignments: NlAssignment[];
 }
 
-export const normKey = (k: string) => k.replace(/\s+/g, '').toLowerCase();
+/**
+ * A normalised key: lower case, no blanks, integer subscripts canonical (`X_Ctrl( 01 )` →
+ * `x_ctrl(1)`, `x(+3)` → `x(3)`, `x(1:5:1)` → `x(1:5)`), so two spellings of one element are one key.
+ */
+export function normKey(k: string): string {
+  const s = k.replace(/\s+/g, '').toLowerCase();
+  return s.includes('(') ? s.replace(/\(([^()]*)\)/g, (_, inner: string) => `(${inner.split(',').map(normSub).join(',')})`) : s;
+}
+
+function normSub(s: string): string {
+  const parts = s.split(':').map(normInt);
+  if (parts.length === 3 && parts[2] === '1') parts.pop();
+  return parts.join(':');
+}
+
+function normInt(s: string): string {
+  const m = /^([+-]?)0*(\d+)$/.exec(s);
+  return m ? (m[1] === '-' && m[2] !== '0' ? '-' : '') + m[2]! : s;
+}
 
 const isSpace = (c: number) => c === 32 || c === 9 || c === 13 || c === 12 || c === 11;
 const isNameStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
@@ -49,8 +81,11 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
   const assignments: NlAssignment[] = [];
   const n = text.length;
   let i = 0;
-  let group: { name: string; start: number } | null = null;
+  let group: { name: string; start: number; read: boolean } | null = null;
+  const seen = new Set<string>();
   let current: NlAssignment | null = null;
+  // After `=` or a value separator (`,`): a `,` here ends a null value.
+  let afterSep = false;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (isSpace(c) || c === 10) {
@@ -65,7 +100,9 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
       // Outside a group Fortran ignores everything up to the next `&name`.
       if (c === 38 /* & */ || c === 36 /* $ */) {
         const j = nameEnd(text, i + 1);
-        group = { name: groupName(text, i, j, file), start: i };
+        const name = groupName(text, i, j, file);
+        group = { name, start: i, read: !seen.has(name) };
+        seen.add(name);
         current = null;
         i = j;
       } else i = lineEnd(text, i);
@@ -73,7 +110,7 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
     }
     const after = groupEnd(text, i, c);
     if (after !== -1) {
-      groups.push({ name: group.name, start: group.start, end: i, endAfter: after });
+      groups.push({ name: group.name, start: group.start, end: i, endAfter: after, read: group.read });
       group = null;
       current = null;
       i = after;
@@ -81,14 +118,17 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
     }
     if (c === 38 /* & */) throw errorAt(file, text, i, `&${group.name} is not closed with '/' before the next group`);
     if (c === 44 /* , */ || c === 59 /* ; */) {
+      if (current && afterSep) current.tokens.push({ start: i, end: i + 1, quoted: false, null: true });
+      afterSep = true;
       i++;
       continue;
     }
     const k = isNameStart(c) ? keyEnd(text, i) : -1;
     if (k !== -1) {
       const eq = skipBlanks(text, k);
-      current = { group: group.name, key: normKey(text.slice(i, k)), keyStart: i, eqEnd: eq + 1, tokens: [] };
+      current = { group: group.name, key: normKey(text.slice(i, k)), keyStart: i, eqEnd: eq + 1, tokens: [], read: group.read };
       assignments.push(current);
+      afterSep = true;
       i = eq + 1;
       continue;
     }
@@ -97,6 +137,7 @@ export function scanNamelist(text: string, file = 'inlist'): NlScan {
     const j = quoted ? closingQuote(text, i, file) + 1 : bareValueEnd(text, i, c, file);
     if (!current) throw errorAt(file, text, i, quoted ? 'a value without a key (expected `name = value`)' : `a value without a key: '${text.slice(i, j)}' (expected \`name = value\`)`);
     current.tokens.push({ start: i, end: j, quoted });
+    afterSep = false;
     i = j;
   }
   if (group) throw errorAt(file, text, group.start, `&${group.name} is not closed with '/'`);
@@ -209,6 +250,7 @@ export function fortranNumber(s: string): number | undefined {
 }
 
 function tokenValue(text: string, t: NlToken, file: string, warn: (m: string) => void): InlistValue[] {
+  if (t.null) return [null];
   const raw = text.slice(t.start, t.end);
   if (t.quoted) {
     const q = raw[0]!;
@@ -233,21 +275,144 @@ function tokenValue(text: string, t: NlToken, file: string, warn: (m: string) =>
   return [raw];
 }
 
-/** The typed value of one assignment: a scalar, or a list when several values are given. */
-export function assignmentValue(text: string, a: NlAssignment, file = 'inlist', warn: (m: string) => void = () => {}): InlistValue {
+/** The values of one assignment, one per storage position from the designated element on; `null`: a null value (element left unchanged). */
+export function assignmentValues(text: string, a: NlAssignment, file = 'inlist', warn: (m: string) => void = () => {}): InlistValue[] {
   const vals: InlistValue[] = [];
-  for (const t of a.tokens) vals.push(...tokenValue(text, t, file, warn));
-  return vals.length === 0 ? null : vals.length === 1 ? vals[0]! : vals;
+  for (const t of a.tokens) for (const v of tokenValue(text, t, file, warn)) vals.push(v);
+  return vals;
+}
+
+const collapse = (vals: InlistValue[]): InlistValue => (vals.length === 0 ? null : vals.length === 1 ? vals[0]! : vals);
+
+/** The typed value of one assignment: a scalar, or a list when several values are given (`null` where a value is null). */
+export function assignmentValue(text: string, a: NlAssignment, file = 'inlist', warn: (m: string) => void = () => {}): InlistValue {
+  return collapse(assignmentValues(text, a, file, warn));
+}
+
+/** Which storage positions an assignment sets (false: a null value), from its tokens alone. */
+export function assignmentCoverage(text: string, a: NlAssignment): boolean[] {
+  const out: boolean[] = [];
+  for (const t of a.tokens) {
+    if (t.null) out.push(false);
+    else if (t.quoted) out.push(true);
+    else {
+      const star = /^(\d+)\*/.exec(text.slice(t.start, Math.min(t.end, t.start + 12)));
+      if (!star) out.push(true);
+      else for (let r = Math.min(Number(star[1]), 100000), set = t.end > t.start + star[0].length; r > 0; r--) out.push(set);
+    }
+  }
+  return out;
+}
+
+// ───────────── designators: which elements an assignment sets, and whether two overlap ─────────────
+
+/** One subscript: an integer (`lo`, not a range) or a triplet `lo:hi:st` (null where omitted). */
+export interface Sub {
+  lo: number | null;
+  hi: number | null;
+  st: number;
+  range: boolean;
+}
+
+/** A normalised key split into its variable, its first subscript list (null: none) and the rest (`%b`, …). */
+export interface Designator {
+  base: string;
+  /** One entry per subscript; null where it is not an integer or a triplet of integers. */
+  subs: (Sub | null)[] | null;
+  rest: string;
+}
+
+const intOrNull = (s: string | undefined): number | null | undefined => {
+  if (s === undefined || s === '') return null;
+  const v = /^[+-]?\d+$/.test(s) ? Number(s) : NaN;
+  return Number.isSafeInteger(v) ? v : undefined;
+};
+
+function parseSub(s: string): Sub | null {
+  const parts = s.split(':');
+  if (parts.length > 3) return null;
+  const [lo, hi, st] = [intOrNull(parts[0]), intOrNull(parts[1]), intOrNull(parts[2])];
+  if (lo === undefined || hi === undefined || st === undefined) return null;
+  if (parts.length === 1) return lo === null ? null : { lo, hi: lo, st: 1, range: false };
+  if (st === 0) return null;
+  return { lo, hi, st: st ?? 1, range: true };
+}
+
+export function designator(key: string): Designator {
+  const m = /^([^(%]*)(?:\(([^()]*)\))?(.*)$/s.exec(key)!;
+  return { base: m[1]!, subs: m[2] === undefined ? null : m[2].split(',').map(parseSub), rest: m[3]! };
+}
+
+/** The elements (as index keys, `7` or `1,2`) an assignment to `d` sets at its assigned positions, or null when that needs the array's bounds or shape. */
+export function elementsSet(d: Designator, assigned: boolean[]): { keys: string[]; pos: number[]; rank: number } | null {
+  if (d.subs === null || d.rest !== '' || d.subs.some(s => s === null)) return null;
+  const subs = d.subs as Sub[];
+  const keys: string[] = [];
+  const pos: number[] = [];
+  if (subs.length === 1) {
+    const s = subs[0]!;
+    if (s.lo === null) return null;
+    const size = s.range && s.hi !== null ? Math.floor((s.hi - s.lo) / s.st) + 1 : Infinity;
+    for (let p = 0; p < assigned.length && p < size; p++) {
+      if (!assigned[p]) continue;
+      keys.push(String(s.lo + p * s.st));
+      pos.push(p);
+    }
+    return { keys, pos, rank: 1 };
+  }
+  // Several dimensions: only one element assigned one value is known without the shape.
+  if (subs.some(s => s.range) || assigned.some((a, p) => a && p > 0)) return null;
+  if (assigned[0]) {
+    keys.push(subs.map(s => s.lo).join(','));
+    pos.push(0);
+  }
+  return { keys, pos, rank: subs.length };
+}
+
+/** Whether assignments to `a` (positions `ca`) and `b` (positions `cb`) set a common element: yes, no, or maybe (it depends on bounds or shape). */
+export function overlap(a: Designator, ca: boolean[], b: Designator, cb: boolean[]): 'yes' | 'no' | 'maybe' {
+  if (a.base !== b.base || !ca.includes(true) || !cb.includes(true)) return 'no';
+  const ea = elementsSet(a, ca);
+  const eb = elementsSet(b, cb);
+  if (ea && eb) {
+    if (ea.rank !== eb.rank) return 'maybe';
+    const s = new Set(ea.keys);
+    return eb.keys.some(k => s.has(k)) ? 'yes' : 'no';
+  }
+  // Parts of derived-type elements (`a(1)%b`, `a(2)%b`): disjoint when the elements differ.
+  if (a.rest !== '' && b.rest !== '' && a.subs && b.subs && a.subs.length === b.subs.length) {
+    const el = (d: Designator) => (d.subs!.every(s => s && !s.range) ? d.subs!.map(s => s!.lo).join(',') : null);
+    const [x, y] = [el(a), el(b)];
+    if (x !== null && y !== null && x !== y) return 'no';
+    const comp = (d: Designator) => /^%([a-z0-9_]+)/.exec(d.rest)?.[1];
+    if (x !== null && x === y && comp(a) !== undefined && comp(b) !== undefined && comp(a) !== comp(b)) return 'no';
+  }
+  return 'maybe';
 }
 
 export interface NamelistDetails {
-  /** `group.key` → value, in file order; duplicates resolved as MESA does (the last one wins). */
+  /**
+   * `group.key` → value, in file order, as a Fortran READ of each group leaves it: only the first
+   * occurrence of a group is read; within it, a key set twice is merged element by element (the
+   * later value wins where it is not null); where a later assignment of another key overlaps
+   * (`x(1:3) = 1, 2, 3` after `x(2) = 9`), the earlier key's value shows what is read (`x(2)`: 2).
+   * In a list, `null` marks a null value: that element is left unchanged (not set by this key).
+   */
   values: Record<string, InlistValue>;
-  /** Groups in file order (a group may occur more than once). */
+  /** Groups in file order (a group may occur more than once; only its first occurrence is read). */
   groups: string[];
-  /** Keys assigned more than once, with the 1-based lines of every assignment. */
+  /** Keys assigned more than once in the group that is read, with the 1-based lines of every assignment. */
   duplicates: { key: string; lines: number[] }[];
   warnings: string[];
+}
+
+interface Entry {
+  full: string;
+  d: Designator;
+  vals: InlistValue[];
+  line: number;
+  /** Index key → position in `vals`, for the elements this key sets (when known without bounds). */
+  at: Map<string, number>;
 }
 
 /** Parses a namelist file with everything the short form (`mesaInlist`) leaves out. */
@@ -260,24 +425,82 @@ export function namelist(input: string | Uint8Array, opts: ParseOptions = {}): N
     opts.warn?.(m);
   };
   const scan = scanNamelist(text, file);
-  const values: Record<string, InlistValue> = {};
-  const lines = new Map<string, number[]>();
   const lineOf = lineFinder(text);
-  for (const a of scan.assignments) {
-    const key = `${a.group}.${a.key}`;
-    values[key] = assignmentValue(text, a, file, warn);
-    const l = lineOf(a.keyStart);
-    lines.set(key, [...(lines.get(key) ?? []), l]);
+  const firstAt = new Map<string, number>();
+  for (const g of scan.groups) {
+    if (g.read) firstAt.set(g.name, lineOf(g.start));
+    else warn(`${file}:${lineOf(g.start)}: &${g.name} appears again (first at line ${firstAt.get(g.name)}); a namelist READ stops at the first &${g.name}, so MESA reads only that one and this one is ignored`);
   }
+  const entries = new Map<string, Entry>();
+  // Per `group.base`: entries by element set, and those whose elements are not known (whole arrays, …).
+  const byBase = new Map<string, { byIndex: Map<string, Set<Entry>>; vague: Set<Entry>; all: Entry[] }>();
+  const lines = new Map<string, number[]>();
+  const elementwise = new Set<string>();
+  const told = new Set<string>();
+  const tell = (later: Entry, earlier: Entry, sure: boolean) => {
+    const pair = `${earlier.full}\0${later.full}`;
+    if (told.has(pair)) return;
+    told.add(pair);
+    warn(
+      sure
+        ? `${file}:${later.line}: '${later.full}' overrides '${earlier.full}' (line ${earlier.line}) where they overlap; the later assignment wins, as in MESA`
+        : `${file}:${later.line}: '${later.full}' may override '${earlier.full}' (line ${earlier.line}): whether they overlap depends on the array's bounds or shape; both are reported as written`,
+    );
+  };
+  for (const a of scan.assignments) {
+    if (!a.read) continue;
+    const full = `${a.group}.${a.key}`;
+    const line = lineOf(a.keyStart);
+    lines.set(full, [...(lines.get(full) ?? []), line]);
+    const vals = assignmentValues(text, a, file, warn);
+    const cov = vals.map(v => v !== null);
+    if (vals.length !== 1 || vals[0] === null) elementwise.add(full);
+    let e = entries.get(full);
+    if (!e) {
+      e = { full, d: designator(a.key), vals: [...vals], line, at: new Map() };
+      entries.set(full, e);
+    } else {
+      e.line = line;
+      vals.forEach((v, i) => {
+        if (v !== null || i >= e!.vals.length) e!.vals[i] = v;
+      });
+    }
+    const bk = `${a.group}.${e.d.base}`;
+    let b = byBase.get(bk);
+    if (!b) byBase.set(bk, (b = { byIndex: new Map(), vague: new Set(), all: [] }));
+    if (!b.all.includes(e)) b.all.push(e);
+    const set = elementsSet(e.d, cov);
+    if (set) {
+      set.keys.forEach((k, j) => {
+        const others = b!.byIndex.get(k);
+        if (others) {
+          for (const o of others) {
+            if (o === e) continue;
+            o.vals[o.at.get(k)!] = vals[set.pos[j]!]!;
+            tell(e!, o, true);
+          }
+        } else b!.byIndex.set(k, new Set());
+        b!.byIndex.get(k)!.add(e!);
+        e!.at.set(k, set.pos[j]!);
+      });
+      for (const o of b.vague) if (o !== e && overlap(o.d, o.vals.map(v => v !== null), e.d, cov) !== 'no') tell(e, o, false);
+    } else {
+      b.vague.add(e);
+      for (const o of b.all) if (o !== e && overlap(o.d, o.vals.map(v => v !== null), e.d, cov) !== 'no') tell(e, o, false);
+    }
+  }
+  const values: Record<string, InlistValue> = {};
+  for (const [k, e] of entries) values[k] = collapse(e.vals);
   const duplicates = [...lines].filter(([, ls]) => ls.length > 1).map(([key, ls]) => ({ key, lines: ls }));
-  for (const d of duplicates) warn(`${file}: '${d.key}' is set ${d.lines.length} times (lines ${d.lines.join(', ')}); the last one wins, as in MESA`);
+  for (const d of duplicates) warn(`${file}: '${d.key}' is set ${d.lines.length} times (lines ${d.lines.join(', ')}); the last one wins${elementwise.has(d.key) ? ' (element by element: a null or missing value keeps the earlier one)' : ''}, as in MESA`);
   return { values, groups: scan.groups.map(g => g.name), duplicates, warnings };
 }
 
 /**
  * A MESA inlist as a flat record: keys lower-cased and group-qualified (`controls.initial_mass`),
- * values typed (`.true.` → true, `1d-12` → 1e-12, quoted strings unquoted, several values → a list).
- * Duplicates: the last wins (as MESA reads it); they are reported through `opts.warn`.
+ * values typed (`.true.` → true, `1d-12` → 1e-12, quoted strings unquoted, several values → a list,
+ * `null` for a null value). Read as MESA reads it: the first occurrence of a group only; within it
+ * the later assignment wins (element by element). Duplicates and overrides are reported through `opts.warn`.
  */
 export function mesaInlist(input: string | Uint8Array, opts: ParseOptions = {}): Record<string, InlistValue> {
   return namelist(input, opts).values;

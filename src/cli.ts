@@ -18,7 +18,7 @@ function program(): Command {
     .version(packageVersion())
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerSubmission, registerInspection, registerResults, registerDemo]) register(p);
+  for (const register of [registerSubmission, registerDoctor, registerInspection, registerResults, registerDemo]) register(p);
   return p;
 }
 
@@ -42,11 +42,14 @@ function registerSubmission(p: Command): void {
     .option('-n, --dry-run', 'print the plan (points, hashes, skipped points, run directory names, the diff of each patch) and create nothing')
     .option('--limit <k>', 'with --dry-run: show at most k diffs', v => positiveInt(v, '--limit'))
     .option('--extend <n>', 'sampled sweeps: submit n more points continuing the same sequence (no repeats)', v => positiveInt(v, '--extend'))
+    .option('--new-dirs', 'give points whose run directory could not be made (a file, symlink or foreign directory in the way) a fresh run directory name')
+    .option('--lock-timeout <seconds>', "how long to wait for another process holding the target's run-directory lock (default 600)", v => positiveInt(v, '--lock-timeout'))
     .option('--json', 'print one JSON record per point instead of the summary')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
+      if (o.limit !== undefined && !o.dryRun) throw new ConfigError('--limit only applies to a dry run: add --dry-run (-n), or leave --limit out to submit every point');
       const { submit } = await import('./commands/submit.ts');
-      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json, dryRun: o.dryRun, limit: o.limit, extend: o.extend });
+      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json, dryRun: o.dryRun, limit: o.limit, extend: o.extend, newDirs: o.newDirs, lockTimeout: o.lockTimeout });
       if (o.json && !o.dryRun) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
       if (r.failed) process.exitCode = 6;
     });
@@ -70,6 +73,21 @@ function registerSubmission(p: Command): void {
     .action(async o => {
       const { cancel } = await import('./commands/cancel.ts');
       await cancel({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, states: o.state ? [o.state] : undefined, json: o.json });
+    });
+}
+
+/** Checking a sweep's ledger against the refs and the target. */
+function registerDoctor(p: Command): void {
+  p.command('doctor')
+    .description("Compare a sweep's ledger with its refs and what is on the target (run directories, job-id markers, the scheduler's jobs) over one connection; --rebuild appends what the ledger lacks (a lost or restored ledger).")
+    .requiredOption('-s, --sweep <name|file>', 'the sweep: its name, or its sweep file (needed when the ledger is gone)')
+    .option('--rebuild', 'append the points, commits, run directories and job ids found to the ledger (nothing is removed; nothing changes on the target)')
+    .option('--json', 'print the findings as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => {
+      const { doctor } = await import('./commands/doctor.ts');
+      const r = await doctor({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, rebuild: o.rebuild, json: o.json });
+      if (r.records && !r.rebuilt) process.exitCode = 5;
     });
 }
 
@@ -113,11 +131,14 @@ function registerResults(p: Command): void {
     .option('--sweep <name>', 'only this sweep (default: every sweep)')
     .option('--to <dir>', 'destination directory (default: .rx/fetched/<sweep>/)')
     .option('--tree', 'keep <dir>/<rundir>/<path> instead of the flat <dir>/<rundir>_<file> names')
+    .option('--max-size <size>', "skip (and report) files larger than this, e.g. 500M, 1G (rsync's --max-size)")
+    .option('--follow-links', 'copy what symlinks in run directories point to (default: symlinks are not followed, only reported); beware ** over a link loop or a link to a large tree')
+    .option('--timeout <seconds>', 'rsync gives up after this many seconds without any data moving (default: 300; 0: never)')
     .option('--json', 'print the result as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async (files: string[], o) => {
       const { fetch } = await import('./commands/fetch.ts');
-      await fetch({ cwd: o.cwd ?? process.cwd(), files, sweep: o.sweep, to: o.to, tree: o.tree, json: o.json });
+      await fetch({ cwd: o.cwd ?? process.cwd(), files, sweep: o.sweep, to: o.to, tree: o.tree, maxSize: o.maxSize, followLinks: o.followLinks, timeout: o.timeout, json: o.json });
     });
   p.command('link')
     .description('Symlink view of fetched files named by experiment: <dir>/<name>_<file> → fetched file (idempotent; removes only its own stale links).')

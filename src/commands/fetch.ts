@@ -4,9 +4,10 @@
 import { relative } from 'node:path';
 import { repoContext } from '../git/repo.ts';
 import { fetchFiles, type FetchResult } from '../results/fetch.ts';
+import { ConfigError } from '../errors.ts';
 import { makeOut, type Out } from '../ui.ts';
 
-export type { FetchedFile, FetchResult, FetchSweepResult, MissingFile } from '../results/fetch.ts';
+export type { FetchedFile, FetchResult, FetchSweepResult, MissingFile, SkippedFile } from '../results/fetch.ts';
 
 export interface FetchOptions {
   cwd: string;
@@ -18,18 +19,36 @@ export interface FetchOptions {
   to?: string;
   /** Keep <DIR>/<rundir>/<path> instead of the flat <DIR>/<rundir>_<file> names. */
   tree?: boolean;
+  /** Copy what symlinks in run directories point to (default: not followed, reported). */
+  followLinks?: boolean;
+  /** Skip (and report) files larger than this, e.g. '500M', '1G' (rsync --max-size). */
+  maxSize?: string;
+  /** rsync gives up after this many seconds without any data moving (default 300; 0: never). */
+  timeout?: number | string;
   json?: boolean;
   out?: Out;
 }
 
 export async function fetch(opts: FetchOptions): Promise<FetchResult> {
   const out = opts.out ?? makeOut({ json: opts.json });
+  const timeoutSec = typeof opts.timeout === 'string' ? seconds(opts.timeout) : opts.timeout;
   const ctx = await repoContext(opts.cwd);
-  const result = await fetchFiles(ctx, { cwd: opts.cwd, files: opts.files, sweep: opts.sweep, to: opts.to, tree: opts.tree, progress: (label, total) => out.progress(label, total) });
+  const result = await fetchFiles(ctx, {
+    cwd: opts.cwd, files: opts.files, sweep: opts.sweep, to: opts.to, tree: opts.tree,
+    followLinks: opts.followLinks, maxSize: opts.maxSize, timeoutSec,
+    progress: (label, total) => out.progress(label, total),
+    // A slow or stalled transfer is said on stderr as it happens (also under --json).
+    notice: line => out.warn(`rx: ${line}`),
+  });
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else printFetch(result, opts.cwd, out);
   for (const w of result.warnings) out.warn(`rx: ${w}`);
   return result;
+}
+
+function seconds(s: string): number {
+  if (!/^\s*\d+\s*$/.test(s)) throw new ConfigError(`--timeout: ${JSON.stringify(s)} is not a whole number of seconds`, { hint: 'e.g. --timeout 600; 0 never times out (default 300).' });
+  return Number(s);
 }
 
 function bytesText(n: number): string {
@@ -55,7 +74,7 @@ function printFetch(r: FetchResult, cwd: string, out: Out): void {
   const rel = (p: string) => relative(cwd, p) || '.';
   for (const s of r.sweeps) {
     out.info(`${out.color.bold(s.sweep)}: ${s.runs} run dir${s.runs === 1 ? '' : 's'} → ${rel(s.dest)}/  (${s.rsyncRuns} rsync run${s.rsyncRuns === 1 ? '' : 's'}, ${(s.durationMs / 1000).toFixed(2)} s)`);
-    out.info(`  ${out.color.green(`fetched ${s.fetched}`)} (${bytesText(s.bytes)})  unchanged ${s.unchanged}  ${s.missing ? out.color.yellow(`missing ${s.missing}`) : 'missing 0'}${s.withoutDir ? `  (${s.withoutDir} point${s.withoutDir === 1 ? '' : 's'} without a run directory yet)` : ''}`);
+    out.info(`  ${out.color.green(`fetched ${s.fetched}`)} (${bytesText(s.bytes)})  unchanged ${s.unchanged}  ${s.missing ? out.color.yellow(`missing ${s.missing}`) : 'missing 0'}${s.skipped ? `  ${out.color.yellow(`skipped ${s.skipped}`)}` : ''}${s.withoutDir ? `  (${s.withoutDir} point${s.withoutDir === 1 ? '' : 's'} without a run directory yet)` : ''}`);
     const fetched = r.files.filter(f => f.sweep === s.sweep && f.status === 'fetched');
     for (const f of fetched.slice(0, SHOW)) out.info(`  ${out.color.green('+')} ${rel(f.local)}`);
     if (fetched.length > SHOW) out.info(out.color.dim(`  … and ${fetched.length - SHOW} more fetched (--json lists all)`));

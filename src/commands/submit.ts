@@ -17,6 +17,10 @@ export interface SubmitOptions {
   limit?: number;
   /** Sampled sweeps: draw this many more samples of the same sequence. */
   extend?: number;
+  /** Give points whose run directory is blocked (something else in the way) a fresh run directory. */
+  newDirs?: boolean;
+  /** Seconds to wait for another process holding the target's run-directory lock. */
+  lockTimeout?: number;
   json?: boolean;
   out?: Out;
 }
@@ -25,14 +29,14 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
   const out = opts.out ?? makeOut({ json: opts.json });
   const t0 = performance.now();
   const ctx = await repoContext(opts.cwd);
-  const res = await submitSweep(ctx, { cwd: opts.cwd, sweep: opts.sweep, repeat: opts.repeat, dryRun: opts.dryRun, extend: opts.extend, out });
+  const res = await submitSweep(ctx, { cwd: opts.cwd, sweep: opts.sweep, repeat: opts.repeat, dryRun: opts.dryRun, extend: opts.extend, newDirs: opts.newDirs, lockTimeout: opts.lockTimeout, out });
   if (res.plan) {
     if (opts.json) process.stdout.write(JSON.stringify(res.plan, null, 2) + '\n');
     else printDryRun(res.sweep, res.plan, out, opts.limit);
     return res;
   }
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  out.info(`${out.color.bold(res.sweep)}: ${out.color.green(`${res.submitted} submitted`)}, ${res.skipped} skipped${res.failed ? ', ' + out.color.red(`${res.failed} failed`) : ''} on ${res.remote} in ${secs} s`);
+  out.info(`${out.color.bold(res.sweep)}: ${out.color.green(`${res.submitted} submitted`)}, ${res.skipped} skipped${res.recovered ? ` (${res.recovered} found on the target, not in the ledger)` : ''}${res.failed ? ', ' + out.color.red(`${res.failed} failed`) : ''} on ${res.remote} in ${secs} s`);
   for (const r of res.records.filter(r => r.status === 'failed')) out.warn(`  point ${r.key}: ${r.error ?? 'not submitted'}`);
   return res;
 }

@@ -1,7 +1,7 @@
 // rx sweeps: every sweep of this repository with its point counts and job states.
 import { repoContext } from '../git/repo.ts';
 import { refreshLive } from '../remote/jobs.ts';
-import { selectSweeps, withLedger } from '../ledger/sweeps.ts';
+import { forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
 import { sweepSummary, type SweepSummary } from '../results/experiments.ts';
 import { makeOut, type Out } from '../ui.ts';
 
@@ -19,12 +19,11 @@ export async function sweeps(opts: SweepsOptions): Promise<SweepSummary[]> {
   const out = opts.out ?? makeOut({ json: opts.json });
   const ctx = await repoContext(opts.cwd);
   const result: SweepSummary[] = [];
-  for (const name of selectSweeps(ctx, undefined)) {
-    await withLedger(ctx, name, async ledger => {
-      if (opts.refresh) await refreshLive(ctx, ledger);
-      result.push(sweepSummary(ledger.state()));
-    });
-  }
+  // A damaged ledger is reported after the others are listed (exit code 5), not instead of them.
+  await forEachSweep(selectSweeps(ctx, undefined), name => withLedger(ctx, name, async ledger => {
+    if (opts.refresh) await refreshLive(ctx, ledger);
+    result.push(sweepSummary(ledger.state()));
+  }));
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else printSweeps(result, Boolean(opts.refresh), out);
   return result;

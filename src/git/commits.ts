@@ -74,7 +74,10 @@ export async function computeChanges(repo: string, base: string, sweep: string, 
 const pointFile = (sweep: string, p: PointToBuild, base: string): FileChange => ({ path: POINT_FILE, content: pointJson(sweep, p, base), mode: '100644' });
 
 export function commitMessage(sweep: string, p: PointToBuild): string {
-  const lines = Object.entries(p.varied).map(([k, v]) => `${k} = ${canonicalJson(v)}`);
+  // A parameter name with a line break could forge a trailer line (`rx-hash: …`): such names are
+  // written as JSON strings. Every other name is written as is, so ordinary commits never change.
+  const name = (k: string) => (/[\x00-\x1f\x7f]/.test(k) ? JSON.stringify(k) : k);
+  const lines = Object.entries(p.varied).map(([k, v]) => `${name(k)} = ${canonicalJson(v)}`);
   return `rx: ${sweep} point ${p.key}${p.repeat ? ` (repeat ${p.repeat})` : ''}\n\n${lines.join('\n')}${lines.length ? '\n\n' : ''}rx-sweep: ${sweep}\nrx-hash: ${p.hash}\n`;
 }
 

@@ -1,14 +1,17 @@
 // The durable ledger: one append-only JSON Lines file per sweep under .rx/. Every state change is
 // written and fsynced before rx takes the next remote action, so a crash at any point resumes
-// without duplicate or lost jobs. Readers validate every record (records.ts) and fold them into
-// the state of each point; a line torn by a crash mid-write is void, and anything else that does
-// not read is reported with its file:line rather than guessed about.
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+// without duplicate or lost jobs. Readers verify every line's checksum and validate every record
+// (records.ts), then fold them into the state of each point, checking what only the whole ledger
+// can tell (a record about a point never planned; a run directory outside the sweep's output root).
+// A line torn by a crash mid-write is void; anything else that does not read is reported with its
+// file:line (LedgerDamage) rather than guessed about.
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, writeSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { StateError } from '../errors.ts';
 import type { JobStatus } from '../remote/scheduler/types.ts';
+import { outputRoot } from '../remote/config.ts';
 import type { Params } from '../sweep/points.ts';
-import { LEDGER_VERSION, RecordError, encodeRecord, readRecord, type EventOf, type LedgerEvent, type PointOrigin } from './records.ts';
+import { LEDGER_VERSION, RecordError, checkLine, encodeRecord, readRecord, type EventOf, type LedgerEvent, type PointOrigin } from './records.ts';
 import { withAppendLock } from './lock.ts';
 
 export { LEDGER_VERSION, type LedgerEvent, type EventOf } from './records.ts';
@@ -43,21 +46,54 @@ export interface SweepState {
   points: Map<string, PointRecord>;
 }
 
-export function fold(name: string, events: LedgerEvent[]): SweepState {
+/**
+ * A ledger this rx cannot use: a damaged line or record (with its file:line), or one written by a
+ * newer rx. Commands that list several sweeps report it and go on with the others (sweeps.ts).
+ */
+export class LedgerDamage extends StateError {}
+
+export interface FoldOptions {
+  /** The repository: a local sweep's relative output root is below it. */
+  top?: string;
+  /** The ledger file and the line of each event (undefined: appended by this process), for messages. */
+  file?: string;
+  lines?: (number | undefined)[];
+}
+
+/**
+ * Folds a sweep's records into its state, checking what no single record can show: that every
+ * record about a point follows that point's `point` record, and that every run directory is
+ * `<output root>/<sweep>_time_YYYY_MM_DD_HH_MM_SS_sha_<hex of the point's commit>` for the output
+ * root of the sweep record in force when it was written — a directory anywhere else never reaches
+ * a remote command.
+ */
+export function fold(name: string, events: LedgerEvent[], opts: FoldOptions = {}): SweepState {
   const st: SweepState = { name, points: new Map(), submissions: [] };
-  const get = (key: string) => {
-    const p = st.points.get(key);
-    if (!p) throw new StateError(`ledger of sweep '${name}' mentions point ${key} before planning it`);
-    return p;
+  const bad = (i: number, why: string) => {
+    const line = opts.lines?.[i];
+    const where = opts.file ? (line ? `${opts.file}:${line}` : `${opts.file} (a record this rx appended)`) : `ledger of sweep '${name}', record ${i + 1}`;
+    return damaged(where, why, line);
   };
-  for (const e of events) {
+  const roots = outputRoots(opts.top);
+  events.forEach((e, i) => {
+    const get = (key: string) => {
+      const p = st.points.get(key);
+      if (!p) throw bad(i, `a '${e.t}' record about point ${key}, which was never planned (no 'point' record before it)`);
+      return p;
+    };
     switch (e.t) {
       case 'sweep': st.sweep = e; break;
       case 'submission': st.submissions.push(e); break;
       case 'point': st.points.set(e.key, { key: e.key, params: e.params, varied: e.varied, hash: e.hash, base: e.base, repeat: e.repeat, ...(e.from ? { from: e.from } : {}), jobs: [], errors: [], plannedAt: e.at }); break;
       case 'commit': Object.assign(get(e.key), { sha: e.sha, ref: e.ref, branch: e.branch }); break;
       case 'pushed': for (const k of e.keys) get(k).pushed = true; break;
-      case 'dir': Object.assign(get(e.key), { dir: e.dir, remote: e.remote }); break;
+      case 'dir': {
+        const p = get(e.key);
+        const wrong = checkRunDir(name, st.sweep, p, e, roots);
+        if (wrong) throw bad(i, wrong);
+        Object.assign(p, { dir: e.dir, remote: e.remote });
+        break;
+      }
       case 'created': for (const k of e.keys) get(k).created = true; break;
       case 'cleaned': for (const k of e.keys) get(k).cleaned = true; break;
       case 'job': {
@@ -78,27 +114,93 @@ export function fold(name: string, events: LedgerEvent[]): SweepState {
       }
       case 'torn': break;
     }
-  }
+  });
   return st;
+}
+
+/** `<sweep>_time_YYYY_MM_DD_HH_MM_SS_sha_<hex>` after the sweep name (src/remote/rundir.ts). */
+const RUN_DIR_TAIL = /^_time_\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d_sha_([0-9a-f]{7,64})$/;
+
+/**
+ * Whether `base` is a run directory name rx gives a point of `sweep`
+ * (`<sweep>_time_YYYY_MM_DD_HH_MM_SS_sha_<hex>`), and, with `sha`, one made from that commit.
+ * The ledger accepts no other `dir` record.
+ */
+export function isRunDirName(sweep: string, base: string, sha?: string): boolean {
+  const m = base.startsWith(sweep) ? RUN_DIR_TAIL.exec(base.slice(sweep.length)) : null;
+  return Boolean(m && (sha === undefined || sha.startsWith(m[1]!)));
+}
+
+/**
+ * The output roots a sweep record allows, as rx writes them (outputRoot in src/remote/target.ts):
+ * for a local sweep below the repository, also below its real path (a symlinked checkout).
+ */
+function outputRoots(top: string | undefined): (r: EventOf<'sweep'>['remote']) => string[] {
+  let real: string | null | undefined;
+  return r => {
+    const roots = [outputRoot(r, top ?? '')];
+    if (r.host === 'local' && top) {
+      if (real === undefined) try { real = realpathSync(top); } catch { real = null; }
+      if (real && real !== top) roots.push(outputRoot(r, real));
+    }
+    return roots;
+  };
+}
+
+/**
+ * A local sweep's run directories below the repository (the default `.rx/runs`, or a relative
+ * `output`) were recorded with the repository's path at the time: a repository moved or renamed
+ * since keeps its ledger readable, as long as the directory is still `<somewhere>/<output>/<name>`.
+ */
+function movedRoot(r: EventOf<'sweep'>['remote'], dir: string): string | undefined {
+  const rel = r.output ?? '.rx/runs';
+  if (r.host !== 'local' || isAbsolute(rel) || !isAbsolute(dir)) return undefined;
+  const parent = dir.slice(0, dir.lastIndexOf('/'));
+  return parent.endsWith('/' + rel.replace(/\/+$/, '')) ? parent : undefined;
+}
+
+/** Why a `dir` record is not a run directory rx would have made for this point, or null. */
+function checkRunDir(name: string, sweep: EventOf<'sweep'> | undefined, p: PointRecord, e: EventOf<'dir'>, roots: (r: EventOf<'sweep'>['remote']) => string[]): string | null {
+  const shown = JSON.stringify(e.dir);
+  if (!sweep) return `run directory ${shown} recorded before the sweep record, so its output root is unknown`;
+  if (e.remote !== sweep.remote.label) return `run directory ${shown} is on remote '${e.remote}', but the sweep was submitted to '${sweep.remote.label}'`;
+  const allowed = roots(sweep.remote);
+  const root = allowed.find(r => e.dir.startsWith(r + '/') && !e.dir.slice(r.length + 1).includes('/')) ?? movedRoot(sweep.remote, e.dir);
+  if (root === undefined) return `run directory ${shown} is not directly inside the sweep's output root ${allowed[0]}`;
+  const base = e.dir.slice(root.length + 1);
+  if (!isRunDirName(name, base)) return `run directory name ${JSON.stringify(base)} is not ${name}_time_YYYY_MM_DD_HH_MM_SS_sha_<hex>`;
+  if (!p.sha) return `run directory ${shown} recorded for point ${p.key}, which has no commit yet`;
+  if (!isRunDirName(name, base, p.sha)) return `run directory ${shown} names commit ${base.split('_sha_').pop()}, but point ${p.key} is commit ${p.sha.slice(0, 12)}`;
+  return null;
 }
 
 export class Ledger {
   readonly file: string;
   private fd: number | null = null;
   private events: LedgerEvent[];
+  /** The line of each event read from the file (undefined: appended by this process). */
+  private lines: (number | undefined)[];
 
   constructor(readonly dir: string, readonly name: string) {
     this.file = join(dir, 'ledger.jsonl');
-    this.events = Ledger.read(this.file);
+    const read = existsSync(this.file) ? readLedger(this.file, readFileSync(this.file, 'utf8')) : { events: [], lines: [] };
+    this.events = read.events;
+    this.lines = read.lines;
   }
 
   static read(file: string): LedgerEvent[] {
     if (!existsSync(file)) return [];
-    return readLines(file, readFileSync(file, 'utf8'));
+    return readLedger(file, readFileSync(file, 'utf8')).events;
   }
 
+  /** The folded state; a record that contradicts the ones before it throws LedgerDamage naming its line. */
   state(): SweepState {
-    return fold(this.name, this.events);
+    // The ledger lives in <top>/.rx/sweeps/<name>/.
+    return fold(this.name, this.events, {
+      top: resolve(this.dir, '..', '..', '..'),
+      file: this.file,
+      lines: this.lines,
+    });
   }
 
   /**
@@ -124,6 +226,7 @@ export class Ledger {
       fsyncSync(fd);
     });
     this.events.push(...events);
+    this.lines.push(...events.map(() => undefined));
   }
 
   close(): void {
@@ -146,14 +249,17 @@ export function listSweeps(rxDir: string): string[] {
 }
 
 /**
- * Reads a ledger's lines into records. A line that does not read is void when it was torn by a
- * crash: it is the last line and unterminated, or the next line is the `torn` record an append
- * wrote after it (ledgers of version 1 had no such record: there an unterminated-looking line that
- * does not end in '}' counts as torn). Anything else is damage, reported with file:line.
+ * Reads a ledger's lines into records, with the line number of each. A line that does not read is
+ * void when it was torn by a crash: it is the last line and unterminated, or the next line is the
+ * `torn` record an append wrote after it (ledgers of version 1 had no such record: there an
+ * unterminated-looking line that does not end in '}' counts as torn). Anything else — a line that
+ * is not JSON, fails its checksum (records.ts) or does not validate — is damage, reported with
+ * file:line.
  */
-export function readLines(file: string, text: string): LedgerEvent[] {
+export function readLedger(file: string, text: string): { events: LedgerEvent[]; lines: number[] } {
   const lines = text.split('\n');
-  const out: LedgerEvent[] = [];
+  const events: LedgerEvent[] = [];
+  const numbers: number[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (!line.trim()) continue;
@@ -164,22 +270,33 @@ export function readLines(file: string, text: string): LedgerEvent[] {
       const last = i === lines.length - 1;
       const next = lines[i + 1] ?? '';
       if (last || next.includes('"t":"torn"') || !line.trimEnd().endsWith('}')) continue;
-      throw damaged(file, i, 'not valid JSON');
+      throw damaged(`${file}:${i + 1}`, 'not valid JSON', i + 1);
     }
     const v = (raw as { v?: unknown })?.v;
-    if (typeof v === 'number' && v > LEDGER_VERSION) throw new StateError(`${file}:${i + 1}: written by a newer rx (ledger version ${v}; this rx reads up to ${LEDGER_VERSION})`, { hint: 'Upgrade rx (npm install -g remote-experiments).' });
+    if (typeof v === 'number' && v > LEDGER_VERSION) throw new LedgerDamage(`${file}:${i + 1}: written by a newer rx (ledger version ${v}; this rx reads up to ${LEDGER_VERSION})`, { hint: 'Upgrade rx (npm install -g remote-experiments).' });
+    const bad = checkLine(line, raw);
+    if (bad) throw damaged(`${file}:${i + 1}`, bad, i + 1);
     try {
-      out.push(readRecord(raw));
+      events.push(readRecord(raw));
+      numbers.push(i + 1);
     } catch (e) {
-      if (e instanceof RecordError) throw damaged(file, i, e.message);
+      if (e instanceof RecordError) throw damaged(`${file}:${i + 1}`, e.message, i + 1);
       throw e;
     }
   }
-  return out;
+  return { events, lines: numbers };
 }
 
-function damaged(file: string, i: number, why: string): StateError {
-  return new StateError(`${file}:${i + 1}: damaged ledger record: ${why}`, {
-    hint: `rx never rewrites its ledger, so this line was edited or corrupted. Restore the file from a backup, or fix or delete line ${i + 1} (keep a copy first).`,
+/** The records of a ledger's text (see readLedger). */
+export function readLines(file: string, text: string): LedgerEvent[] {
+  return readLedger(file, text).events;
+}
+
+function damaged(where: string, why: string, line?: number): LedgerDamage {
+  const fix = line === undefined
+    ? 'Restore the ledger from a backup, or fix or delete the record (keep a copy first).'
+    : `Restore the file from a backup, or fix or delete line ${line} (keep a copy first; a line fixed by hand must drop its "c" checksum and say "v":2).`;
+  return new LedgerDamage(`${where}: damaged ledger record: ${why}`, {
+    hint: `rx never rewrites its ledger, so this record was edited or corrupted. ${fix}`,
   });
 }

@@ -1,8 +1,10 @@
 // The ledger's record types, each with its reader (validation) beside its writer (encoding).
 // A record is one JSON object per line: `{ "v": <version>, "t": <kind>, "at": <ISO time>, ... }`.
-// Every record is checked field by field when read, so a hand-edited line is reported with its
-// file:line and what is wrong, and values that later reach a remote command (shas, run dirs, job
-// ids) are known to be well-formed before anything uses them.
+// Every line carries a checksum of its own text (from version 3 on) and every record is checked
+// field by field when read, so a hand-edited or corrupted line is reported with its file:line and
+// what is wrong, and values that later reach a remote command (shas, job ids) are known to be
+// well-formed before anything uses them; run directories are checked against the sweep's output
+// root when the records are folded (ledger.ts).
 import { isObject } from '../json.ts';
 import type { Params } from '../sweep/points.ts';
 import type { JobStatus } from '../remote/scheduler/types.ts';
@@ -11,8 +13,16 @@ import { validateRemote, type RemoteSpec } from '../remote/config.ts';
 /**
  * 1: the first format. 2: the sweep record stores its definition as plain JSON plus the list of
  * paths that were functions (`functions`), instead of "[function name]" strings in the definition.
+ * 3: every line checks itself: it ends with `,"c":"<crc32>"}`, the CRC-32 (hex) of the line's text
+ * without that field, so an edited or bit-flipped line is told from a good one. From version 3 on
+ * the checksum is required; lines of versions 1 and 2 have none and are read as they are (one
+ * ledger may hold lines of several versions: an upgraded rx appends version-3 lines to an older
+ * ledger, and an older rx refuses a ledger with version-3 lines rather than misread it). A line
+ * fixed by hand reads again once its `"c"` field is dropped and its `"v"` set to 2.
  */
-export const LEDGER_VERSION = 2;
+export const LEDGER_VERSION = 3;
+/** The first version whose lines carry a checksum. */
+const CHECKSUM_VERSION = 3;
 
 /** The remote a sweep was submitted to, as validated from its sweep file, plus a stable label. */
 export type StoredRemote = RemoteSpec & { label: string };
@@ -49,9 +59,41 @@ export type EventOf<K extends LedgerEvent['t']> = Extract<LedgerEvent, { t: K }>
 /** A record that does not validate; the reader adds file:line. */
 export class RecordError extends Error {}
 
-/** Writer: one line, with the format version. */
+/** Writer: one line, with the format version first and the line's checksum last. */
 export function encodeRecord(e: LedgerEvent): string {
-  return JSON.stringify({ v: LEDGER_VERSION, ...e }) + '\n';
+  const text = JSON.stringify({ v: LEDGER_VERSION, ...e });
+  return `${text.slice(0, -1)},"c":"${crc32(text)}"}\n`;
+}
+
+/**
+ * Checks the checksum of one line (`raw` is its parse). A line of version 3 or later must carry
+ * one, and a line that carries one must match it, whatever its version says. Returns what is
+ * wrong, or null.
+ */
+export function checkLine(line: string, raw: unknown): string | null {
+  if (!isObject(raw)) return null; // readRecord says what is wrong
+  const { c, v } = raw;
+  if (c === undefined) return typeof v === 'number' && v >= CHECKSUM_VERSION ? `checksum missing (every record of ledger version ${CHECKSUM_VERSION} and later ends with one)` : null;
+  const suffix = `,"c":${JSON.stringify(c)}}`;
+  if (typeof c !== 'string' || !/^[0-9a-f]{8}$/.test(c) || !line.endsWith(suffix)) return `checksum mismatch (field "c" is not the 8 hex digits rx writes last on the line)`;
+  return crc32(line.slice(0, -suffix.length) + '}') === c ? null : 'checksum mismatch (the line was changed after rx wrote it)';
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE, as zlib and gzip compute it) of the UTF-8 bytes of `text`, as 8 hex digits. */
+export function crc32(text: string): string {
+  let c = 0xffffffff;
+  for (const b of Buffer.from(text, 'utf8')) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return ((c ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
 }
 
 // ---- Field readers: each returns the value or throws RecordError naming the field. ----

@@ -1,9 +1,10 @@
-// Which sweeps a command acts on, and opening their ledgers.
+// Which sweeps a command acts on, opening their ledgers, and keeping one damaged ledger from hiding the others.
 import { ConfigError } from '../errors.ts';
-import { Ledger, listSweeps, sweepDir, type PointRecord } from './ledger.ts';
+import { Ledger, LedgerDamage, listSweeps, sweepDir, type PointRecord } from './ledger.ts';
 import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
 import { validateSweepName } from '../sweep/names.ts';
 import type { RepoContext } from '../git/repo.ts';
+import { makeOut } from '../ui.ts';
 
 /** The sweeps a command acts on: the one named (which must exist), or all. */
 export function selectSweeps(ctx: RepoContext, sweep: string | undefined): string[] {
@@ -28,4 +29,34 @@ export async function withLedger<T>(ctx: RepoContext, name: string, work: (l: Le
   } finally {
     ledger.close();
   }
+}
+
+/**
+ * Runs `work` for each sweep in turn, so that a sweep whose ledger cannot be used (LedgerDamage: a
+ * damaged line, a record about a point never planned, a run directory outside its output root, a
+ * newer format) does not hide the others: once the other sweeps are done, each damaged one is
+ * reported on stderr with its file:line and what to do, and the command exits with 5 (after
+ * printing what it has). If no sweep could be read, the error is thrown as usual.
+ */
+export async function forEachSweep(names: string[], work: (name: string) => Promise<void>): Promise<void> {
+  const damaged: { name: string; error: LedgerDamage }[] = [];
+  let read = 0;
+  for (const name of names) {
+    try {
+      await work(name);
+      read++;
+    } catch (e) {
+      if (!(e instanceof LedgerDamage)) throw e;
+      damaged.push({ name, error: e });
+    }
+  }
+  if (!damaged.length) return;
+  const last = damaged.at(-1)!;
+  const out = makeOut();
+  for (const d of read ? damaged : damaged.slice(0, -1)) {
+    out.warn(`rx: ${out.color.red(`sweep '${d.name}' left out: ${d.error.message}`)}`);
+    if (d.error.hint) out.warn(`  ${d.error.hint}`);
+  }
+  if (!read) throw last.error;
+  process.exitCode = last.error.exitCode;
 }

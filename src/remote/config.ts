@@ -1,5 +1,6 @@
 // The `remote` part of a sweep file: where runs go. Validated on its own so that reading it back
 // from the ledger needs nothing else of the sweep machinery.
+import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { isObject } from '../json.ts';
 import { validateRepoPath } from '../sweep/names.ts';
@@ -55,4 +56,17 @@ export function validateRemote(r: unknown, where = 'remote'): RemoteSpec {
     if (!r.output) throw new ConfigError(`${where}.output: required for host '${host}': the directory under which run directories are created, e.g. '~/runs'`);
   }
   return { ...(r as unknown as RemoteConfig), host, scheduler, script };
+}
+
+/** A stable label for the remote a sweep was submitted to (kept in the ledger). */
+export function remoteLabel(r: RemoteSpec): string {
+  if (r.host === 'local') return 'local';
+  return `${r.user ? r.user + '@' : ''}${r.host}${r.port ? ':' + r.port : ''}`;
+}
+
+/** Run-directory root as written in the ledger: absolute for local, as given for ssh. */
+export function outputRoot(r: RemoteSpec, top: string): string {
+  if (r.host !== 'local') return r.output!.replace(/\/+$/, '');
+  const o = r.output ?? '.rx/runs';
+  return isAbsolute(o) ? o : join(top, o);
 }

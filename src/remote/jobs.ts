@@ -2,7 +2,7 @@
 // cancel, resubmit and dataset. One connection per sweep's remote, one status script for all its live jobs.
 import { ConfigError } from '../errors.ts';
 import { now, type Ledger, type SweepState } from '../ledger/ledger.ts';
-import { finished, selectSweeps, withLedger } from '../ledger/sweeps.ts';
+import { finished, forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
 import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
 import { openTarget, type Target } from './target.ts';
 import type { RepoContext } from '../git/repo.ts';
@@ -53,12 +53,11 @@ export async function refreshLive(ctx: RepoContext, ledger: Ledger): Promise<voi
 /** Every experiment of the selected sweeps as users see it; live states refreshed unless offline. */
 export async function experimentStatuses(ctx: RepoContext, opts: { sweep?: string; offline?: boolean }): Promise<ExperimentStatus[]> {
   const result: ExperimentStatus[] = [];
-  for (const name of selectSweeps(ctx, opts.sweep)) {
-    await withLedger(ctx, name, async ledger => {
-      if (!opts.offline) await refreshLive(ctx, ledger);
-      for (const p of ledger.state().points.values()) result.push(toStatus(name, p));
-    });
-  }
+  // A damaged ledger is reported after the others are listed (exit code 5), not instead of them.
+  await forEachSweep(selectSweeps(ctx, opts.sweep), name => withLedger(ctx, name, async ledger => {
+    if (!opts.offline) await refreshLive(ctx, ledger);
+    for (const p of ledger.state().points.values()) result.push(toStatus(name, p));
+  }));
   return result;
 }
 

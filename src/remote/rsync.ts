@@ -187,23 +187,45 @@ export interface PullSpec {
   dest: string;
   /** ssh argv (from sshCommandArgs) for a remote source. */
   ssh?: readonly string[];
+  /** Copy what symlinks point to (`-L`). Default: symlinks are skipped and reported. */
+  followLinks?: boolean;
+  /** Skip files larger than this many bytes (`--max-size`; reported). */
+  maxSize?: number;
+  /** rsync gives up after this many seconds without any data moving (`--timeout`; 0: never). */
+  timeoutSec?: number;
 }
+
+/** rsync's default I/O time-out for a fetch, in seconds (`rx fetch --timeout`). */
+export const DEFAULT_TIMEOUT_SEC = 300;
 
 /**
  * The argv after `rsync` for one pull. Flags:
  * `-r -t` recursive, keep mtimes (the size+mtime check makes re-fetches incremental);
- * `-L` copy what symlinks point to; `-m` no empty directory chains for run dirs without a match;
- * `-s` secluded/protected args: remote paths travel inside the protocol, never through the
- * remote shell (spaces and quotes survive); `-8` names in the output unescaped except control
- * characters (`\#ooo`); `--info=name2` also lists unchanged files; `--partial-dir` keeps and
- * resumes interrupted transfers; filter rules are read from stdin.
+ * no `-l`/`-L`: a symlink in a run directory is neither copied nor followed (a link loop or a link
+ * to a large shared tree never gets walked); rsync says `skipping non-regular file` for each one
+ * a pattern matched, which rx reports (`followLinks` adds `-L`: copy what links point to);
+ * `-S` (`--sparse`) holes stay holes on disk; `-m` no empty directory chains for run dirs without
+ * a match; `-s` secluded/protected args: remote paths travel inside the protocol, never through
+ * the remote shell (spaces and quotes survive); `-8` names in the output unescaped except control
+ * characters (`\#ooo`); `--info=name2` also lists unchanged files, `skip1` files over
+ * `--max-size`, `nonreg1` the skipped symlinks; `--partial-dir` keeps and resumes interrupted
+ * transfers; `--timeout` ends a transfer that moved no data for that long (exit code 30);
+ * filter rules are read from stdin.
  *
  * The npm `rsync` package builds the plain flags; its `.args()` escapes values for /bin/sh
  * (we spawn without a shell), so every value that may hold a space or quote (the out format,
  * the ssh command, the paths) is appended as a raw argv element instead.
  */
 export function pullArgs(spec: PullSpec): string[] {
-  const plain = new Rsync().flags('rtLm8s').set('info', 'name2').set('partial-dir', PARTIAL_DIR).set('exclude-from', '-').args();
+  const r = new Rsync().flags(spec.followLinks ? 'rtLSm8s' : 'rtSm8s').set('info', 'name2,skip1,nonreg1').set('partial-dir', PARTIAL_DIR);
+  if (spec.maxSize !== undefined) {
+    if (!Number.isSafeInteger(spec.maxSize) || spec.maxSize < 0) throw new Error(`rsync --max-size: not a byte count: ${spec.maxSize}`);
+    r.set('max-size', String(spec.maxSize));
+  }
+  const timeout = spec.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
+  if (!Number.isSafeInteger(timeout) || timeout < 0) throw new Error(`rsync --timeout: not a number of seconds: ${timeout}`);
+  if (timeout > 0) r.set('timeout', String(timeout));
+  const plain = r.set('exclude-from', '-').args();
   for (const a of plain) if (/["'\\ ]/.test(a)) throw new Error(`rsync argv: unexpected shell quoting in ${a}`);
   if (!spec.dest.startsWith('/') || !spec.dest.endsWith('/')) throw new Error(`rsync dest must be an absolute directory ending in /: ${spec.dest}`);
   const argv = [...plain, `--out-format=${OUT_FORMAT}`];
@@ -211,6 +233,21 @@ export function pullArgs(spec: PullSpec): string[] {
   else if (!spec.source.startsWith('/')) throw new Error(`rsync: a local source must be absolute: ${spec.source}`);
   argv.push(spec.source, spec.dest);
   return argv;
+}
+
+/**
+ * A size as `--max-size` takes it: bytes, or a number with a unit as rsync reads it — `K`, `M`,
+ * `G`, `T`, `P` (or `KiB`, `MiB`, …) are powers of 1024, `KB`, `MB`, … powers of 1000; `B` is
+ * bytes. Case does not matter; a fraction is allowed (`1.5G`).
+ */
+export function parseSize(s: string, where = '--max-size'): number {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgtp])(i?b)?|(b))?\s*$/i.exec(s);
+  if (!m) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a size`, { hint: 'A number of bytes, or with a unit: 500K, 100M, 1G, 1.5G (K/M/G = 1024-based; KB/MB/GB = 1000-based).' });
+  const power = m[2] ? 'kmgtp'.indexOf(m[2].toLowerCase()) + 1 : 0;
+  const base = m[3]?.toLowerCase() === 'b' ? 1000 : 1024;
+  const n = Math.floor(Number(m[1]) * base ** power);
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`${where}: ${JSON.stringify(s)} is too large`);
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,10 +287,39 @@ export function parseItemized(stdout: string): ItemizedEntry[] {
   return out;
 }
 
-/** How an rsync exit code is treated (see rsync(1), EXIT VALUES). */
-export function rsyncExit(code: number | null): 'ok' | 'partial' | 'vanished' | 'failed' {
+/** A file a pattern matched that rsync did not transfer, and why. */
+export interface SkippedEntry {
+  /** Path relative to the transfer root. */
+  path: string;
+  /** not-regular: a symlink (not followed) or a device, fifo or socket; too-big: over --max-size. */
+  reason: 'not-regular' | 'too-big';
+}
+
+/**
+ * The files rsync skipped, from its own messages on stdout (`--info=nonreg1,skip1`). The names are
+ * escaped like the itemized ones, so a name cannot fake a line: `skipping non-regular file "<name>"`
+ * and `<name> is over max-size`.
+ */
+export function parseSkipped(stdout: string): SkippedEntry[] {
+  const out: SkippedEntry[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(OUT_PREFIX)) continue;
+    let m = /^skipping non-regular file "(.*)"$/s.exec(line);
+    if (m) {
+      out.push({ path: unescapeRsyncName(m[1]!), reason: 'not-regular' });
+      continue;
+    }
+    m = /^(.*) is over max-size$/s.exec(line);
+    if (m) out.push({ path: unescapeRsyncName(m[1]!), reason: 'too-big' });
+  }
+  return out;
+}
+
+/** How an rsync exit code is treated (see rsync(1), EXIT VALUES): 30 and 35 are its time-outs. */
+export function rsyncExit(code: number | null): 'ok' | 'partial' | 'vanished' | 'timeout' | 'failed' {
   if (code === 0) return 'ok';
   if (code === 23) return 'partial';
   if (code === 24) return 'vanished';
+  if (code === 30 || code === 35) return 'timeout';
   return 'failed';
 }

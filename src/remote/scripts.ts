@@ -1,4 +1,5 @@
-// The bash run on the target to make run directories: batched, one script for a whole submission.
+// The bash run on the target to make run directories (batched, one script for a whole submission),
+// and the survey script that reads what is on the target (run directories, job-id markers, jobs).
 import { sh, type ShFragment } from '../quote.ts';
 
 interface DirToCreate {
@@ -8,18 +9,34 @@ interface DirToCreate {
   dir: string;
 }
 
+/** Default seconds the create script waits for another rx holding the target's `.create.lock`. */
+export const DEFAULT_LOCK_WAIT_SECONDS = 600;
+
+/** How to resolve a path that blocks a point's run directory (part of every such RXERR message). */
+const BLOCKED_ADVICE = 'move it away and run rx submit again, or run rx submit --new-dirs to give the point a fresh run directory';
+
 /**
  * Fetches the sweep's temporary branches (and permanent refs) into the target's clone (cloning it
  * if missing), creates each run directory from its commit's tree, then deletes the temporary
  * branches rx made from that clone. Holding a lock in the state dir (one creator at a time; a
- * creator cut off by a lost connection goes on, and a re-run waits for it), each directory is
- * extracted into a private scratch directory, checked (the batch script and .rx/point.json are
- * there, no step of the pipe failed), and only then renamed into place — so a run directory that
- * exists is complete. Prints `RXDIR <key>` per directory made or found, `RXERR <key> <msg>` else.
- * `fetchUrl` null means the commits are already in `repo` (the local default).
+ * creator cut off by a lost connection goes on, and a re-run waits for it, at most `lockWait`
+ * seconds, saying who holds it), each directory is extracted into a private scratch directory,
+ * checked (the batch script and .rx/point.json are there, no step of the pipe failed), and only
+ * then renamed into place — so a run directory that exists is complete.
+ *
+ * A path that already exists is adopted only if it is a real directory (not a symlink) whose
+ * `.rx/point.json` is byte for byte the one of the point's commit (same sweep, parameter hash,
+ * base, repeat): a directory rx made for this commit before a crash. Anything else in the way (a
+ * file, a symlink, a foreign directory) blocks the point with an RXERR saying how to resolve it.
+ *
+ * Prints `RXWAIT <holder>` when it has to wait for the lock, `RXDIR <key>` per directory made or
+ * adopted, `RXERR <key> <msg>` (with the real cause) else; `RXFATAL <msg>` on stderr when nothing
+ * can be made (exit 3; exit 4 when the lock wait timed out). `fetchUrl` null means the commits are
+ * already in `repo` (the local default). `holder` is written into the lock file while it is held.
  */
-export function createDirsScript(opts: { repo: string; fetchUrl: string | null; sweep: string; dirs: DirToCreate[]; stateDir: string; script: string; branches: string[] }): string {
+export function createDirsScript(opts: { repo: string; fetchUrl: string | null; sweep: string; dirs: DirToCreate[]; stateDir: string; script: string; branches: string[]; lockWait?: number; holder?: string }): string {
   const s = opts.sweep;
+  const wait = opts.lockWait ?? DEFAULT_LOCK_WAIT_SECONDS;
   const lines: ShFragment[] = [
     sh`set -u`,
     sh`set -o pipefail`,
@@ -27,32 +44,92 @@ export function createDirsScript(opts: { repo: string; fetchUrl: string | null; 
     sh`repo=${sh.path(opts.repo)}`,
     sh`sd=${sh.path(opts.stateDir)}`,
     sh`script=${opts.script}`,
-    sh`mkdir -p -- "$sd" || { echo "RXFATAL cannot create the state directory $sd" >&2; exit 3; }`,
-    sh`if command -v flock >/dev/null 2>&1; then exec 9>>"$sd/.create.lock" && flock 9; fi`,
+    sh`rx_wait=${wait}`,
+    sh`rx_me=${opts.holder ?? 'rx'}`,
+    sh`rx_errf=$(mktemp 2>/dev/null) || rx_errf=/dev/null`,
+    sh`trap '[ "$rx_errf" = /dev/null ] || rm -f -- "$rx_errf"' EXIT`,
+    // The first lines of what a failed command wrote to stderr, on one line.
+    sh`rx_why() { local m; m=$(head -c 600 -- "$rx_errf" 2>/dev/null | tr '\\n\\t\\r' '   '); m=\${m%"\${m##*[! ]}"}; printf '%s' "\${m:-no error message}"; }`,
+    sh`mkdir -p -- "$sd" 2>"$rx_errf" || { echo "RXFATAL cannot create the state directory $sd: $(rx_why)" >&2; exit 3; }`,
+    sh`rx_lock=$sd/.create.lock`,
+    // Who holds the lock, as its holder wrote it into the lock file (one line).
+    sh`rx_who() { local m; m=$(head -c 300 -- "$rx_lock" 2>/dev/null | tr '\\n\\t\\r' '   '); printf '%s' "\${m%"\${m##*[! ]}"}"; }`,
+    sh`if command -v flock >/dev/null 2>&1; then
+  { exec 9>>"$rx_lock"; } 2>"$rx_errf" || { echo "RXFATAL cannot open the lock file $rx_lock: $(rx_why)" >&2; exit 3; }
+  if ! flock -n 9; then
+    rx_holder=$(rx_who)
+    echo "RXWAIT \${rx_holder:-a process that did not say who it is}"
+    if ! flock -w "$rx_wait" 9; then
+      rx_holder=$(rx_who)
+      echo "RXFATAL another process has held the run-directory lock $rx_lock for over $rx_wait s: \${rx_holder:-it did not say who it is (not rx, or an older rx)}" >&2
+      exit 4
+    fi
+  fi
+  printf '%s (shell pid %s on %s) since %s\\n' "$rx_me" "$$" "$(hostname 2>/dev/null || echo '?')" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$rx_lock" 2>/dev/null
+  trap '[ "$rx_errf" = /dev/null ] || rm -f -- "$rx_errf"; : >"$rx_lock" 2>/dev/null' EXIT
+fi`,
   ];
   if (opts.fetchUrl !== null) {
     lines.push(
       sh`url=${opts.fetchUrl}`,
       sh`if [ ! -e "$repo" ]; then`,
-      sh`  mkdir -p "$(dirname -- "$repo")" && git clone -q -- "$url" "$repo" || { echo "RXFATAL cannot clone $url into $repo" >&2; exit 3; }`,
+      sh`  { mkdir -p "$(dirname -- "$repo")" && git clone -q -- "$url" "$repo"; } 2>"$rx_errf" || { echo "RXFATAL cannot clone $url into $repo: $(rx_why)" >&2; exit 3; }`,
       sh`fi`,
-      sh`git -C "$repo" fetch -q -- "$url" ${`refs/heads/rx/${s}/*:refs/heads/rx/${s}/*`} ${`refs/rx/${s}/*:refs/rx/${s}/*`} || { echo "RXFATAL cannot fetch the sweep's branches from $url into $repo (if git said 'rejected', $repo holds refs of the same sweep name from another repository: give this repository its own remote.repo)" >&2; exit 3; }`,
+      sh`git -C "$repo" fetch -q -- "$url" ${`refs/heads/rx/${s}/*:refs/heads/rx/${s}/*`} ${`refs/rx/${s}/*:refs/rx/${s}/*`} 2>"$rx_errf" || { echo "RXFATAL cannot fetch the sweep's branches from $url into $repo: $(rx_why) (if git said 'rejected', $repo holds refs of the same sweep name from another repository: give this repository its own remote.repo)" >&2; exit 3; }`,
     );
   }
   // In mk, under the lock, any scratch directory of the run dir is a dead creator's: rx's own, removed.
-  lines.push(sh`mk() {
+  lines.push(sh`rx_blocked=${BLOCKED_ADVICE}
+# rx_same DIR SHA: DIR is a real directory holding SHA's .rx/point.json, byte for byte.
+rx_same() {
+  local want have
+  [ -d "$1" ] && [ ! -L "$1" ] && [ ! -L "$1/.rx" ] && [ -f "$1/.rx/point.json" ] && [ ! -L "$1/.rx/point.json" ] || return 1
+  want=$(git -C "$repo" rev-parse -q --verify "$2:.rx/point.json" 2>/dev/null) && [ -n "$want" ] || return 1
+  have=$(git hash-object --no-filters -- "$1/.rx/point.json" 2>/dev/null) || return 1
+  [ "$want" = "$have" ]
+}
+# rx_tree DIR SHA: every file of SHA's tree is in DIR, unchanged (a job may have added outputs).
+# A byte-exact copy of .rx/point.json next to a planted run.sbatch is not rx's run directory.
+rx_tree() {
+  local entry meta path want have f n=0
+  while IFS= read -r -d '' entry; do
+    meta=\${entry%%$'\t'*}; path=\${entry#*$'\t'}; want=\${meta##* }; f="$1/$path"; n=$((n + 1))
+    case "$meta" in
+      160000*) continue ;;
+      120000*) [ -L "$f" ] && have=$(printf %s "$(readlink -- "$f")" | git hash-object --stdin) || return 1 ;;
+      *) [ -f "$f" ] && [ ! -L "$f" ] && have=$(git hash-object --no-filters -- "$f") || return 1 ;;
+    esac
+    [ "$want" = "$have" ] || return 1
+  done < <(git -C "$repo" ls-tree -r -z --full-tree "$2" 2>/dev/null)
+  [ "$n" -gt 0 ]
+}
+mk() {
   local key=$1 sha=$2 d=$3
-  if [ -e "$d" ]; then
-    if [ -f "$d/.rx/point.json" ]; then echo "RXDIR $key"; else echo "RXERR $key $d exists and was not made by rx"; fi
+  if [ -L "$d" ]; then
+    echo "RXERR $key $d is a symbolic link, not a run directory rx made: $rx_blocked"; return
+  elif [ -e "$d" ]; then
+    if rx_same "$d" "$sha" && rx_tree "$d" "$sha"; then echo "RXDIR $key"
+    elif rx_same "$d" "$sha"; then echo "RXERR $key $d holds point $key's .rx/point.json but its files differ from commit \${sha:0:12} (a file of the experiment was changed or replaced): $rx_blocked"
+    elif [ ! -d "$d" ]; then echo "RXERR $key $d exists and is not a directory: $rx_blocked"
+    elif [ ! -f "$d/.rx/point.json" ]; then echo "RXERR $key $d exists and was not made by rx (no .rx/point.json): $rx_blocked"
+    else echo "RXERR $key $d exists but holds another experiment (its .rx/point.json is not that of point $key, commit \${sha:0:12}): $rx_blocked"
+    fi
     return
   fi
   rm -rf -- "$d".rx-partial.*
-  local t="$d.rx-partial.$$"
-  if mkdir -p -- "$t" && git -C "$repo" archive --format=tar "$sha" | tar -x -C "$t" && [ -f "$t/.rx/point.json" ] && [ -e "$t/$script" ] && mv -T -- "$t" "$d"; then
+  local t="$d.rx-partial.$$" why=
+  : >"$rx_errf"
+  if ! mkdir -p -- "$t" 2>>"$rx_errf"; then why="mkdir: $(rx_why)"
+  elif ! git -C "$repo" archive --format=tar "$sha" 2>>"$rx_errf" | tar -x -C "$t" 2>>"$rx_errf"; then why="git archive | tar: $(rx_why)"
+  elif [ ! -f "$t/.rx/point.json" ]; then why="commit $sha has no .rx/point.json (not an rx experiment commit)"
+  elif [ ! -e "$t/$script" ]; then why="commit $sha has no batch script $script"
+  elif ! mv -T -- "$t" "$d" 2>>"$rx_errf"; then why="mv: $(rx_why)"
+  fi
+  if [ -z "$why" ]; then
     echo "RXDIR $key"
   else
-    rm -rf -- "$t"
-    echo "RXERR $key cannot create $d from $sha"
+    rm -rf -- "$t" 2>/dev/null
+    echo "RXERR $key cannot create $d from \${sha:0:12}: $why"
   fi
 }`);
   for (const d of opts.dirs) lines.push(sh`mk ${d.key} ${d.sha} ${sh.path(d.dir)}`);
@@ -62,4 +139,95 @@ export function createDirsScript(opts: { repo: string; fetchUrl: string | null; 
   }
   lines.push(sh`exit 0`);
   return sh.lines(lines).text + '\n';
+}
+
+/**
+ * What is on the target for one sweep, in one script: the clone's refs/rx/<sweep>/* refs, every
+ * entry `<output>/<sweep>_time_*` (except the names in `skip`, which the ledger already accounts
+ * for) with its kind, its `.rx/point.json` and whether a job wrote anything into it; the commit
+ * each directory's name resolves to in the clone (with that commit's .rx/point.json and subject,
+ * to verify the directory belongs to it and to recover the point's number); and, if any such entry
+ * was found (or `always`), every job-id marker of the state dir and the jobs the scheduler knows
+ * by work dir (`jobsByDir`). Read-only. Lines (parsed by parseSurvey in src/submission/reconcile.ts):
+ *
+ *   RXCLONE 0|1                        whether the clone exists
+ *   RXREF <refname> <sha>              a ref refs/rx/<sweep>/… of the clone
+ *   RXROOT <absolute output dir>|-     the output dir, symlinks resolved (- when it does not exist)
+ *   RXRUN <kind> <ran> <pj> <name>     kind: dir|symlink|file|other; ran: 0|1; pj: blob id of its .rx/point.json or -
+ *   RXDOC <json on one line>           its .rx/point.json (right after its RXRUN)
+ *   RXOBJ <name> <what> <id|->         what: commit|pj (its name's short sha as a commit, that commit's .rx/point.json)
+ *   RXSUBJ <sha> <subject>             the subject of such a commit (`rx: <sweep> point <n>`)
+ *   RXMARK <file> <first line>         a marker file of the state dir
+ *   RXSJOB <jobId> <work dir>          a job the scheduler knows
+ */
+export function surveyScript(opts: { repo: string; output: string; stateDir: string; sweep: string; skip: string[]; always: boolean; jobsByDir: ShFragment }): string {
+  return sh.lines([
+    sh`set -u`,
+    sh`trap '' HUP PIPE`,
+    sh`shopt -s nullglob`,
+    sh`repo=${sh.path(opts.repo)}`,
+    sh`out=${sh.path(opts.output)}`,
+    sh`sd=${sh.path(opts.stateDir)}`,
+    sh`sweep=${opts.sweep}`,
+    sh`rx_all=${opts.always ? 1 : 0}`,
+    sh`declare -A rx_skip=()`,
+    sh`for rx_n in ${opts.skip}; do rx_skip[$rx_n]=1; done`,
+    sh`rx_clone=0
+if [ -d "$repo" ] && git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then rx_clone=1; fi
+echo "RXCLONE $rx_clone"
+if [ "$rx_clone" = 1 ]; then git -C "$repo" for-each-ref --format='RXREF %(refname) %(objectname)' "refs/rx/$sweep/" 2>/dev/null; fi
+rx_new=0 rx_min= rx_names=() rx_shorts=()
+if [ -d "$out" ]; then
+  echo "RXROOT $(cd -- "$out" && pwd -P)"
+  for rx_d in "$out/$sweep"_time_*; do
+    rx_n=\${rx_d##*/}
+    [[ $rx_n == *$'\\n'* || $rx_n == *.rx-partial.* ]] && continue
+    [ -n "\${rx_skip[$rx_n]-}" ] && continue
+    rx_new=1
+    if [[ $rx_n =~ _time_([0-9]{4})_([0-9]{2})_([0-9]{2})_ ]]; then
+      rx_t="\${BASH_REMATCH[1]}-\${BASH_REMATCH[2]}-\${BASH_REMATCH[3]}"
+      if [ -z "$rx_min" ] || [[ $rx_t < $rx_min ]]; then rx_min=$rx_t; fi
+    fi
+    if [ -L "$rx_d" ]; then rx_k=symlink; elif [ -d "$rx_d" ]; then rx_k=dir; elif [ -f "$rx_d" ]; then rx_k=file; else rx_k=other; fi
+    rx_ran=0 rx_pj=- rx_doc=
+    if [ "$rx_k" = dir ] && [ ! -L "$rx_d/.rx" ] && [ -f "$rx_d/.rx/point.json" ] && [ ! -L "$rx_d/.rx/point.json" ]; then
+      IFS= read -r -d '' rx_doc < "$rx_d/.rx/point.json"
+      rx_doc=\${rx_doc//[$'\\n\\r']/ }
+      rx_pj=$(git hash-object --no-filters -- "$rx_d/.rx/point.json" 2>/dev/null) || rx_pj=-
+      # Anything newer than the extracted tree (git archive stamps it with the commit time) was written by a job.
+      [ -n "$(find "$rx_d" -mindepth 1 -newer "$rx_d/.rx/point.json" -print -quit 2>/dev/null)" ] && rx_ran=1
+      if [[ $rx_n =~ _sha_([0-9a-f]{4,64})$ ]]; then rx_names+=("$rx_n"); rx_shorts+=("\${BASH_REMATCH[1]}"); fi
+    fi
+    printf 'RXRUN %s %s %s %s\\n' "$rx_k" "$rx_ran" "\${rx_pj:--}" "$rx_n"
+    [ -n "$rx_doc" ] && printf 'RXDOC %s\\n' "$rx_doc"
+  done
+else
+  echo "RXROOT -"
+fi
+if [ "$rx_clone" = 1 ] && (( \${#rx_names[@]} )); then
+  rx_objs=()
+  while IFS= read -r rx_l; do rx_objs+=("$rx_l"); done < <(for rx_s in "\${rx_shorts[@]}"; do printf '%s^{commit}\\n%s:.rx/point.json\\n' "$rx_s" "$rx_s"; done | git -C "$repo" cat-file --batch-check='%(objectname) %(objecttype)' 2>/dev/null)
+  rx_commits=()
+  for rx_i in "\${!rx_names[@]}"; do
+    rx_c=\${rx_objs[2*rx_i]:-} rx_p=\${rx_objs[2*rx_i+1]:-}
+    if [[ $rx_c == *' commit' ]]; then rx_c=\${rx_c%% *}; rx_commits+=("$rx_c"); else rx_c=-; fi
+    if [[ $rx_p == *' blob' ]]; then rx_p=\${rx_p%% *}; else rx_p=-; fi
+    printf 'RXOBJ %s commit %s\\nRXOBJ %s pj %s\\n' "\${rx_names[rx_i]}" "$rx_c" "\${rx_names[rx_i]}" "$rx_p"
+  done
+  if (( \${#rx_commits[@]} )); then git -C "$repo" log --no-walk=unsorted --format='RXSUBJ %H %s' "\${rx_commits[@]}" 2>/dev/null; fi
+fi
+if [ "$rx_new" = 1 ] || [ "$rx_all" = 1 ]; then
+  if [ -d "$sd" ]; then
+    for rx_f in "$sd"/*.jobid "$sd"/*.jobid.attempt*; do
+      [[ $rx_f =~ \\.jobid(\\.attempt[0-9]+)?$ ]] || continue
+      rx_id=; IFS= read -r rx_id < "$rx_f"
+      printf 'RXMARK %s %s\\n' "\${rx_f##*/}" "$rx_id"
+    done
+  fi
+  rx_since=
+  if [ -n "$rx_min" ]; then rx_since=$(date -u -d "$rx_min -1 day" +%F 2>/dev/null) || rx_since=$rx_min; fi
+  ( ${opts.jobsByDir} ) 2>/dev/null
+fi
+exit 0`,
+  ]).text + '\n';
 }

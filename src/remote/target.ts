@@ -1,7 +1,6 @@
 // Where a sweep's runs go: a transport (this machine or ssh) plus a scheduler, and the paths on it.
-import { join, isAbsolute } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import type { RemoteSpec } from './config.ts';
+import { outputRoot, type RemoteSpec } from './config.ts';
 import type { Transport } from './transport/types.ts';
 import type { Scheduler } from './scheduler/types.ts';
 import { localTransport } from './transport/local.ts';
@@ -29,25 +28,19 @@ export interface Target {
   close(): Promise<void>;
 }
 
-/** A stable label for the remote a sweep was submitted to (kept in the ledger). */
-export function remoteLabel(r: RemoteSpec): string {
-  if (r.host === 'local') return 'local';
-  return `${r.user ? r.user + '@' : ''}${r.host}${r.port ? ':' + r.port : ''}`;
-}
-
-/** Run-directory root as written in the ledger: absolute for local, as given for ssh. */
-export function outputRoot(r: RemoteSpec, top: string): string {
-  if (r.host !== 'local') return r.output!.replace(/\/+$/, '');
-  const o = r.output ?? '.rx/runs';
-  return isAbsolute(o) ? o : join(top, o);
-}
+export { outputRoot, remoteLabel } from './config.ts';
 
 /** The shell scheduler's queue is per user per machine (~/.rx/shell-queue), so `nproc` bounds the machine. */
 export function schedulerFor(r: RemoteSpec): Scheduler {
   return r.scheduler === 'slurm' ? slurm : shellScheduler({ maxParallel: r.maxParallel });
 }
 
-export async function openTarget(r: RemoteSpec, top: string): Promise<Target> {
+/**
+ * Connects to the remote (for ssh: verifies the host key and authenticates). With
+ * `checkIdentityFiles` (rx submit, rx doctor) identity files OpenSSH would refuse (readable by
+ * others) are refused first, before anything else happens, so that rsync cannot fail on them later.
+ */
+export async function openTarget(r: RemoteSpec, top: string, opts: { checkIdentityFiles?: boolean } = {}): Promise<Target> {
   const output = outputRoot(r, top);
   const scheduler = schedulerFor(r);
   if (r.host === 'local') {
@@ -58,8 +51,13 @@ export async function openTarget(r: RemoteSpec, top: string): Promise<Target> {
     const transport = localTransport(top);
     return { transport, scheduler, local: true, repo: r.repo ?? top, output, stateDir: `${output}/.rx-jobs`, close: () => transport.close() };
   }
-  const { connectSsh } = await sshModule();
-  const transport = await connectSsh({ ...sshSpec(r), settings: await sshSettingsFor(r) });
+  const { connectSsh, unprotectedIdentityFiles, unprotectedIdentityError } = await sshModule();
+  const settings = await sshSettingsFor(r);
+  if (opts.checkIdentityFiles) {
+    const bad = unprotectedIdentityFiles(settings);
+    if (bad.length) throw unprotectedIdentityError(bad);
+  }
+  const transport = await connectSsh({ ...sshSpec(r), settings });
   return { transport, scheduler, local: false, repo: r.repo!.replace(/\/+$/, ''), output, stateDir: `${output}/.rx-jobs`, close: () => transport.close() };
 }
 

@@ -10,7 +10,7 @@ import type { RepoContext } from '../git/repo.ts';
 import type { PointRecord, SweepState } from '../ledger/ledger.ts';
 import { hasFunction } from '../ledger/records.ts';
 import { toStatus } from '../ledger/status.ts';
-import { selectSweeps, withLedger } from '../ledger/sweeps.ts';
+import { forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
 import { filesBelow } from '../files.ts';
 import { hasLiveJobs, refreshStates, withTarget } from '../remote/jobs.ts';
 import { PARTIAL_DIR, patternRegExp } from '../remote/rsync.ts';
@@ -62,7 +62,8 @@ export async function makeDatasets(ctx: RepoContext, req: DatasetRequest): Promi
   const names = selectSweeps(ctx, req.sweep);
   if (req.out && names.length !== 1) throw new ConfigError('--out names one file: give --sweep too (rx dataset writes one dataset per sweep)');
   const result: DatasetResult = { sweeps: [], datasets: {}, warnings: [] };
-  for (const name of names) await withLedger(ctx, name, async ledger => {
+  // A damaged ledger is reported after the other datasets are written (exit code 5), not instead of them.
+  await forEachSweep(names, name => withLedger(ctx, name, async ledger => {
     let state = ledger.state();
     if (!req.offline && state.sweep && hasLiveJobs(state)) {
       await withTarget(ctx, state, t => refreshStates(t, ledger));
@@ -80,7 +81,7 @@ export async function makeDatasets(ctx: RepoContext, req: DatasetRequest): Promi
     if (!req.noWrite) await writeDataset(table, format, file);
     result.datasets[name] = table;
     result.sweeps.push({ sweep: name, file, format, rows: table.rows.length, columns: table.columns, complete });
-  });
+  }));
   return result;
 }
 

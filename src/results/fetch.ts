@@ -5,16 +5,16 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, statSync, unlinkSync, utimesSync, type Stats } from 'node:fs';
 import { join, posix, relative, resolve } from 'node:path';
 import { filesBelow } from '../files.ts';
-import { CommandError, ConfigError, ConnectionError } from '../errors.ts';
+import { CommandError, ConfigError, ConnectionError, RxError } from '../errors.ts';
 import type { RepoContext } from '../git/repo.ts';
 import { Ledger, sweepDir, type PointRecord } from '../ledger/ledger.ts';
 import { acquireLock } from '../ledger/lock.ts';
 import { selectSweeps } from '../ledger/sweeps.ts';
 import { run } from '../proc.ts';
-import { PARTIAL_DIR, filterRules, parseItemized, patternRegExp, pullArgs, remoteSource, rsyncExit, validateFetchPattern, type ItemizedEntry } from '../remote/rsync.ts';
+import { DEFAULT_TIMEOUT_SEC, PARTIAL_DIR, filterRules, parseItemized, parseSize, parseSkipped, patternRegExp, pullArgs, remoteSource, rsyncExit, validateFetchPattern, type ItemizedEntry, type SkippedEntry } from '../remote/rsync.ts';
 import { rsyncShell, type RemoteSpec, type RsyncShell } from '../remote/target.ts';
 import type { Progress } from '../ui.ts';
-import { FETCH_MANIFEST, MIRROR, defaultFetchDir, flatName, lstatOrNull, readFetchManifest, writeJsonAtomic, type FetchManifest } from './mirror.ts';
+import { FETCH_MANIFEST, MIRROR, defaultFetchDir, flatName, lstatOrNull, readFetchManifest, tmpPath, writeJsonAtomic, type FetchManifest } from './mirror.ts';
 
 export interface FetchRequest {
   /** Where relative `to` is resolved from and paths in messages are relative to. */
@@ -29,6 +29,19 @@ export interface FetchRequest {
   tree?: boolean;
   /** A progress bar per sweep (ticks once per run directory seen). */
   progress?: (label: string, total: number) => Progress;
+  /**
+   * Copy what symlinks in run directories point to. Default: a symlink is neither followed nor
+   * copied (no link loops, no walks into shared trees); those a pattern matched are reported.
+   */
+  followLinks?: boolean;
+  /** Skip (and report) files larger than this: bytes, or a size like `500M`, `1G` (rsync --max-size). */
+  maxSize?: number | string;
+  /** rsync gives up after this many seconds without any data moving (default 300; 0: never). */
+  timeoutSec?: number;
+  /** Lines telling the user that a transfer is slow or stalled (rsync reported nothing for a while). */
+  notice?: (line: string) => void;
+  /** After how many quiet seconds the first such notice comes (default 30; then 2×, 4×, … as long). */
+  stallNoticeSec?: number;
 }
 
 export interface FetchedFile {
@@ -41,6 +54,17 @@ export interface FetchedFile {
   local: string;
   size: number;
   status: 'fetched' | 'unchanged';
+}
+
+/** A file a pattern matched that was not fetched: a symlink (not followed) or special file, or too big. */
+export interface SkippedFile {
+  sweep: string;
+  key: string;
+  rundir: string;
+  /** Path inside the run directory. */
+  path: string;
+  /** not-regular: a symlink (not followed without --follow-links) or a device, fifo or socket; too-big: over --max-size. */
+  reason: 'not-regular' | 'too-big';
 }
 
 export interface MissingFile {
@@ -63,6 +87,7 @@ export interface FetchSweepResult {
   fetched: number;
   unchanged: number;
   missing: number;
+  skipped: number;
   bytes: number;
   durationMs: number;
 }
@@ -71,6 +96,7 @@ export interface FetchResult {
   sweeps: FetchSweepResult[];
   files: FetchedFile[];
   missing: MissingFile[];
+  skipped: SkippedFile[];
   warnings: string[];
   fetched: number;
   unchanged: number;
@@ -86,9 +112,10 @@ export async function fetchFiles(ctx: RepoContext, req: FetchRequest): Promise<F
   const t0 = performance.now();
   if (!req.files?.length) throw new ConfigError('rx fetch: name at least one file, e.g. rx fetch history.data', { hint: "Names or globs relative to each run directory: history.data 'LOGS/profile*.data' 'slurm-*.out'." });
   const patterns = [...new Set(req.files.map(f => validateFetchPattern(f, 'rx fetch')))];
-  const result: FetchResult = { sweeps: [], files: [], missing: [], warnings: [], fetched: 0, unchanged: 0, bytes: 0, rsyncRuns: 0, commands: [], durationMs: 0 };
+  const opts = transferOptions(req);
+  const result: FetchResult = { sweeps: [], files: [], missing: [], skipped: [], warnings: [], fetched: 0, unchanged: 0, bytes: 0, rsyncRuns: 0, commands: [], durationMs: 0 };
   for (const name of selectSweeps(ctx, req.sweep)) {
-    const sr = await fetchSweep(ctx, name, patterns, req, result);
+    const sr = await fetchSweep(ctx, name, patterns, opts, req, result);
     if (!sr) continue;
     result.fetched += sr.fetched;
     result.unchanged += sr.unchanged;
@@ -97,6 +124,24 @@ export async function fetchFiles(ctx: RepoContext, req: FetchRequest): Promise<F
   }
   result.durationMs = performance.now() - t0;
   return result;
+}
+
+/** How each rsync runs: the request's options, checked. */
+interface TransferOptions {
+  followLinks: boolean;
+  maxSize?: number;
+  timeoutSec: number;
+  stallNoticeMs: number;
+  notice?: (line: string) => void;
+}
+
+function transferOptions(req: FetchRequest): TransferOptions {
+  const maxSize = req.maxSize === undefined ? undefined : typeof req.maxSize === 'number' ? req.maxSize : parseSize(req.maxSize);
+  if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 0)) throw new ConfigError(`--max-size: ${maxSize} is not a number of bytes`);
+  const timeoutSec = req.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
+  if (!Number.isSafeInteger(timeoutSec) || timeoutSec < 0) throw new ConfigError(`--timeout: ${req.timeoutSec} is not a whole number of seconds`, { hint: `e.g. --timeout 600; 0 waits for ever (default ${DEFAULT_TIMEOUT_SEC}).` });
+  const stall = req.stallNoticeSec ?? 30;
+  return { followLinks: Boolean(req.followLinks), ...(maxSize !== undefined ? { maxSize } : {}), timeoutSec, stallNoticeMs: stall * 1000, ...(req.notice ? { notice: req.notice } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,6 +156,7 @@ interface SweepFetch {
   tree: boolean;
   cwd: string;
   patterns: string[];
+  opts: TransferOptions;
   /** The points that have a run directory. */
   points: PointRecord[];
   /** Run directory name → its point. */
@@ -119,7 +165,7 @@ interface SweepFetch {
   result: FetchResult;
 }
 
-async function fetchSweep(ctx: RepoContext, name: string, patterns: string[], req: FetchRequest, result: FetchResult): Promise<FetchSweepResult | null> {
+async function fetchSweep(ctx: RepoContext, name: string, patterns: string[], opts: TransferOptions, req: FetchRequest, result: FetchResult): Promise<FetchSweepResult | null> {
   const ts = performance.now();
   const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
   const state = ledger.state();
@@ -132,19 +178,20 @@ async function fetchSweep(ctx: RepoContext, name: string, patterns: string[], re
   const withDir = points.filter(p => p.dir);
   const dest = req.to !== undefined ? resolve(req.cwd, req.to) : defaultFetchDir(ctx.rxDir, name);
   const root = req.tree ? dest : join(dest, MIRROR);
-  const sr: FetchSweepResult = { sweep: name, dest, runs: withDir.length, withoutDir: points.length - withDir.length, rsyncRuns: 0, fetched: 0, unchanged: 0, missing: 0, bytes: 0, durationMs: 0 };
+  const sr: FetchSweepResult = { sweep: name, dest, runs: withDir.length, withoutDir: points.length - withDir.length, rsyncRuns: 0, fetched: 0, unchanged: 0, missing: 0, skipped: 0, bytes: 0, durationMs: 0 };
   result.sweeps.push(sr);
   if (withDir.length) {
-    const f: SweepFetch = { name, dest, root, tree: Boolean(req.tree), cwd: req.cwd, patterns, points: withDir, byRundir: new Map(withDir.map(p => [posix.basename(p.dir!), p])), sr, result };
+    const f: SweepFetch = { name, dest, root, tree: Boolean(req.tree), cwd: req.cwd, patterns, opts, points: withDir, byRundir: new Map(withDir.map(p => [posix.basename(p.dir!), p])), sr, result };
     mkdirSync(root, { recursive: true });
     // Two fetches into one directory would fight over the mirror and the manifest.
     const release = acquireLock(join(dest, MIRROR), `fetch directory ${dest}`);
     try {
       if (f.tree) refuseForeignFiles(root, withDir, readFetchManifest(dest), req.cwd);
-      const entries = await pullAll(f, state.sweep.remote, req.progress);
+      const { entries, skipped } = await pullAll(f, state.sweep.remote, req.progress);
       const present = filesByRundir(f, entries);
       exposeAll(f, present);
-      reportMissing(f, present);
+      const notTaken = reportSkipped(f, skipped);
+      reportMissing(f, present, notTaken);
     } finally {
       release();
     }
@@ -157,7 +204,7 @@ async function fetchSweep(ctx: RepoContext, name: string, patterns: string[], re
  * One rsync per parent directory of the run dirs (normally exactly one: remote.output), so a
  * sweep's thousands of run directories cost one connection and one file list.
  */
-async function pullAll(f: SweepFetch, remote: RemoteSpec, progress: FetchRequest['progress']): Promise<ItemizedEntry[]> {
+async function pullAll(f: SweepFetch, remote: RemoteSpec, progress: FetchRequest['progress']): Promise<{ entries: ItemizedEntry[]; skipped: SkippedEntry[] }> {
   const groups = new Map<string, string[]>();
   for (const p of f.points) {
     const parent = posix.dirname(p.dir!);
@@ -175,16 +222,19 @@ async function pullAll(f: SweepFetch, remote: RemoteSpec, progress: FetchRequest
     }
   };
   const entries: ItemizedEntry[] = [];
+  const skipped: SkippedEntry[] = [];
   try {
     for (const [parent, rundirs] of groups) {
       const source = shell ? remoteSource(shell.destination, parent) : parent.replace(/\/+$/, '') + '/';
-      entries.push(...(await rsyncPull({ source, dest: f.root.replace(/\/+$/, '') + '/', rules: filterRules(f.patterns, rundirs), shell, onLine, result: f.result, where: `rx fetch (${f.name})` })));
+      const got = await rsyncPull({ source, dest: f.root.replace(/\/+$/, '') + '/', rules: filterRules(f.patterns, rundirs), shell, onLine, opts: f.opts, result: f.result, where: `rx fetch (${f.name})` });
+      entries.push(...got.entries);
+      skipped.push(...got.skipped);
       f.sr.rsyncRuns++;
     }
   } finally {
     bar?.stop();
   }
-  return entries;
+  return { entries, skipped };
 }
 
 /** The files rsync reported (received or unchanged), per run directory of this sweep. */
@@ -202,12 +252,40 @@ function filesByRundir(f: SweepFetch, entries: ItemizedEntry[]): Map<string, Ite
   return present;
 }
 
+/**
+ * Skipped: what a pattern matched but rsync did not take (a symlink, not followed; a special file;
+ * a file over --max-size) — listed in the result and summed up in a warning per reason. Returns
+ * the skipped paths per run directory (they are not "missing").
+ */
+function reportSkipped(f: SweepFetch, skipped: SkippedEntry[]): Map<string, string[]> {
+  const byRundir = new Map<string, string[]>();
+  const examples: Record<SkippedEntry['reason'], string[]> = { 'not-regular': [], 'too-big': [] };
+  for (const s of skipped) {
+    const i = s.path.indexOf('/');
+    if (i < 0) continue;
+    const rundir = s.path.slice(0, i);
+    const p = f.byRundir.get(rundir);
+    if (!p) continue;
+    const rel = s.path.slice(i + 1);
+    f.result.skipped.push({ sweep: f.name, key: p.key, rundir, path: rel, reason: s.reason });
+    f.sr.skipped++;
+    examples[s.reason].push(s.path);
+    byRundir.set(rundir, [...(byRundir.get(rundir) ?? []), rel]);
+  }
+  const some = (xs: string[]) => xs.slice(0, 3).join(', ') + (xs.length > 3 ? `, … (${xs.length - 3} more; --json lists all)` : '');
+  const links = examples['not-regular'];
+  if (links.length) f.result.warnings.push(`rx fetch (${f.name}): ${links.length} matching symlink${links.length === 1 ? '' : 's'} (or special files) not followed: ${some(links)}. Name what a link points to, or use --follow-links.`);
+  const big = examples['too-big'];
+  if (big.length) f.result.warnings.push(`rx fetch (${f.name}): ${big.length} file${big.length === 1 ? '' : 's'} larger than --max-size ${f.opts.maxSize} bytes not fetched: ${some(big)}`);
+  return byRundir;
+}
+
 /** Missing: run dir × pattern with no match on the target (a run that has not produced it yet). */
-function reportMissing(f: SweepFetch, present: Map<string, ItemizedEntry[]>): void {
+function reportMissing(f: SweepFetch, present: Map<string, ItemizedEntry[]>, notTaken: Map<string, string[]>): void {
   const regexps = f.patterns.map(p => [p, patternRegExp(p)] as const);
   for (const p of f.points) {
     const rundir = posix.basename(p.dir!);
-    const rels = (present.get(rundir) ?? []).map(e => e.path.slice(rundir.length + 1));
+    const rels = [...(present.get(rundir) ?? []).map(e => e.path.slice(rundir.length + 1)), ...(notTaken.get(rundir) ?? [])];
     for (const [pat, re] of regexps) {
       if (!rels.some(r => re.test(r))) {
         f.result.missing.push({ sweep: f.name, key: p.key, rundir, dir: p.dir!, pattern: pat });
@@ -270,6 +348,9 @@ function exposeOne(f: SweepFetch, p: PointRecord, rundir: string, mrun: Manifest
 function flatten(f: SweepFetch, rundir: string, rel: string, mirrorPath: string, entry: ManifestRun['files'][string], ours: Set<string>): string | null {
   const flat = flatName(rundir, rel);
   const flatFull = join(f.dest, flat);
+  // The flat name rx gave this file before, when the naming rule has changed since (e.g. names of
+  // 241-255 bytes, which now get a hash): removed once the new name is there.
+  const previous = entry.flat !== undefined && entry.flat !== flat && ours.has(entry.flat) ? entry.flat : null;
   const mst = statSync(mirrorPath);
   const fst = lstatOrNull(flatFull);
   const mine = ours.has(flat) && entry.flat === flat;
@@ -287,12 +368,16 @@ function flatten(f: SweepFetch, rundir: string, rel: string, mirrorPath: string,
     delete entry.flat;
     return null;
   }
+  if (previous) {
+    ours.delete(previous);
+    if (lstatOrNull(join(f.dest, previous))?.isFile()) unlinkSync(join(f.dest, previous));
+  }
   return flatFull;
 }
 
 /** Hard link `src` to `dst` (replacing dst atomically); a copy with the same mtime where hard links are refused. */
 function exposeFile(src: string, dst: string, st: Stats): { copy: boolean } {
-  const tmp = `${dst}.rx-tmp-${process.pid}`;
+  const tmp = tmpPath(dst); // fits: flat names leave room for the temp suffix
   try { unlinkSync(tmp); } catch { /* none */ }
   let copy = false;
   try {
@@ -336,6 +421,7 @@ interface Pull {
   /** null: a local source. */
   shell: RsyncShell | null;
   onLine: (l: string) => void;
+  opts: TransferOptions;
   result: FetchResult;
   where: string;
 }
@@ -343,21 +429,25 @@ interface Pull {
 const SSH_TROUBLE = /Permission denied \(|Connection refused|Could not resolve hostname|Connection timed out|No route to host|Connection closed by|kex_exchange_identification|Too many authentication failures|Host key verification failed/;
 
 /**
- * Runs rsync once (filter rules on stdin) and returns what it itemized. Exit codes that mean
- * "some files" (vanished, partial) are warnings, not failures: the rest was fetched. An unknown
+ * Runs rsync once (filter rules on stdin) and returns what it itemized and what it skipped. Exit
+ * codes that mean "some files" (vanished, partial) are warnings, not failures: the rest was
+ * fetched. A time-out (no data moved for --timeout seconds) is an error that says so. An unknown
  * host key is retried once after rx's own client has checked (or recorded) it.
  */
-async function rsyncPull(pull: Pull): Promise<ItemizedEntry[]> {
-  const argv = ['rsync', ...pullArgs({ source: pull.source, dest: pull.dest, ...(pull.shell ? { ssh: pull.shell.ssh } : {}) })];
+async function rsyncPull(pull: Pull): Promise<{ entries: ItemizedEntry[]; skipped: SkippedEntry[] }> {
+  const { followLinks, maxSize, timeoutSec } = pull.opts;
+  const argv = ['rsync', ...pullArgs({ source: pull.source, dest: pull.dest, ...(pull.shell ? { ssh: pull.shell.ssh } : {}), followLinks, ...(maxSize !== undefined ? { maxSize } : {}), timeoutSec })];
+  const parsed = (stdout: string) => ({ entries: parseItemized(stdout), skipped: parseSkipped(stdout) });
   for (let attempt = 0; ; attempt++) {
     pull.result.commands.push(argv);
     const r = await runRsync(argv, pull);
     const kind = rsyncExit(r.exitCode);
-    if (kind === 'ok') return parseItemized(r.stdout);
+    if (kind === 'ok') return parsed(r.stdout);
     if (kind === 'vanished' || kind === 'partial') {
       pull.result.warnings.push(partialWarning(kind, r.stderr, pull));
-      return parseItemized(r.stdout);
+      return parsed(r.stdout);
     }
+    if (kind === 'timeout') throw timeoutError(r.exitCode!, r.stderr, pull);
     if (pull.shell && SSH_TROUBLE.test(r.stderr)) {
       if (attempt === 0 && /Host key verification failed/.test(r.stderr)) {
         await pull.shell.checkHostKey();
@@ -369,10 +459,60 @@ async function rsyncPull(pull: Pull): Promise<ItemizedEntry[]> {
   }
 }
 
+/** rsync exit 30 (no data moved for --timeout seconds) or 35 (the same while connecting). */
+function timeoutError(code: number, stderr: string, pull: Pull): RxError {
+  const what = code === 35 ? 'timeout waiting for daemon connection' : 'timeout in data send/receive';
+  const where = pull.shell ? `the connection to ${pull.shell.alias} or a file system there stalled` : 'a file system stalled';
+  const msg = `${pull.where}: rsync gave up: no data moved for ${pull.opts.timeoutSec} s (rsync exit code ${code}: ${what}); ${where}. What arrived is kept: run the same rx fetch again to resume.\n${stderrTail(stderr)}`;
+  const hint = `--timeout <seconds> waits longer (0: no time-out; default ${DEFAULT_TIMEOUT_SEC}).`;
+  return pull.shell ? new ConnectionError(msg, { hint }) : new RxError(msg, { hint });
+}
+
+/**
+ * While rsync runs: when it has printed nothing (no file listed) for stallNoticeMs, a notice says
+ * so — a large file on its way, or a stall — and again after twice as long, and so on; a stuck
+ * transfer is visible, never a silent hang (and --timeout ends it).
+ */
+function watchStall(pull: Pull): { touch(): void; stop(): void } {
+  const { notice, stallNoticeMs, timeoutSec } = pull.opts;
+  if (!notice || stallNoticeMs <= 0) return { touch() {}, stop() {} };
+  let last = performance.now();
+  let next = stallNoticeMs;
+  const end = timeoutSec > 0 ? `rsync gives up after ${timeoutSec} s without any data moving (--timeout)` : 'no time-out is set (--timeout 0): Ctrl-C stops it, and the next rx fetch resumes';
+  const timer = setInterval(() => {
+    const quiet = performance.now() - last;
+    if (quiet < next) return;
+    next *= 2;
+    notice(`${pull.where}: rsync has listed no file for ${duration(quiet)}: a large file on its way, or the transfer stalled; ${end}`);
+  }, Math.max(50, Math.min(1000, stallNoticeMs / 4)));
+  timer.unref();
+  return {
+    touch: () => {
+      last = performance.now();
+      next = stallNoticeMs;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
 /** Spawns rsync; rsync missing on this machine is a configuration problem, said as such. */
 async function runRsync(argv: string[], pull: Pull) {
   try {
-    return await run(argv, { input: pull.rules.join('\n') + '\n', allowFailure: true, onLine: pull.onLine, where: pull.where });
+    const stall = watchStall(pull);
+    const onLine = (l: string) => {
+      stall.touch();
+      pull.onLine(l);
+    };
+    try {
+      return await run(argv, { input: pull.rules.join('\n') + '\n', allowFailure: true, onLine, where: pull.where });
+    } finally {
+      stall.stop();
+    }
   } catch (e) {
     if (e instanceof CommandError && e.exitCode_ === null) throw new ConfigError(`rx fetch needs rsync on this machine: ${e.stderr}`, { hint: 'Install rsync (e.g. apt-get install rsync); the cluster needs it too.' });
     throw e;

@@ -17,7 +17,7 @@ import type { RepoContext } from '../git/repo.ts';
 import { Ledger, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { selectSweeps } from '../ledger/sweeps.ts';
 import { patternRegExp, validateFetchPattern } from '../remote/rsync.ts';
-import { defaultFetchDir, fitName, flatPath, lstatOrNull, readFetchManifest, writeJsonAtomic, type FetchManifest } from './mirror.ts';
+import { defaultFetchDir, fitName, flatPath, lstatOrNull, readFetchManifest, tmpPath, writeJsonAtomic, type FetchManifest } from './mirror.ts';
 import { experimentName, resolveNamer } from './namers.ts';
 
 export interface LinkRequest {
@@ -305,7 +305,7 @@ function checkLink(dir: string, w: Wanted, m: LinkManifest, result: LinkResult, 
     entry.status = 'updated';
     actions.push(() => {
       // A new link renamed over the old one: the name never points nowhere.
-      const tmp = `${path}.rx-tmp-${process.pid}`;
+      const tmp = tmpPath(path); // fits: link names leave room for the temp suffix
       try { unlinkSync(tmp); } catch { /* none */ }
       symlinkSync(w.target, tmp);
       renameSync(tmp, path);

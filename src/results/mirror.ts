@@ -25,6 +25,23 @@ export function defaultFetchDir(rxDir: string, sweep: string): string {
 /** Longest file name most file systems take, in bytes. */
 const NAME_MAX = 255;
 
+/**
+ * rx replaces a file by writing `<name>.rx-tmp-<pid>` next to it and renaming that over it. The
+ * suffix is at most 15 bytes (Linux pids have at most 7 digits; a longer pid is written in base 36),
+ * so a name of at most NAME_MAX - 15 = 240 bytes always has room for it.
+ */
+const TMP_TAG = '.rx-tmp-';
+const TMP_SUFFIX_MAX = 15;
+/** The longest name rx makes (flat fetch names, link names): its temp name still fits NAME_MAX. */
+export const NAME_BUDGET = NAME_MAX - TMP_SUFFIX_MAX;
+
+/** The temp name next to `path` through which rx (re)places it atomically. */
+export function tmpPath(path: string): string {
+  let suffix = TMP_TAG + process.pid;
+  if (suffix.length > TMP_SUFFIX_MAX) suffix = TMP_TAG + process.pid.toString(36);
+  return path + suffix;
+}
+
 function keepBytesFromStart(s: string, n: number): string {
   let out = '';
   for (const ch of s) {
@@ -45,11 +62,12 @@ function keepBytesFromEnd(s: string, n: number): string {
 }
 
 /**
- * prefix + suffix as one file name of at most 255 bytes: when too long, the prefix is cut and a
- * hash of the whole name is put in its place (`…~<10 hex>`), so distinct names stay distinct and
- * the end (the file's own name and extension) stays readable.
+ * prefix + suffix as one file name of at most NAME_BUDGET (240) bytes of UTF-8, so that its temp
+ * name (tmpPath) fits NAME_MAX too: when too long, the prefix is cut (between characters) and a hash
+ * of the whole name is put in its place (`…~<10 hex>`), so distinct names stay distinct and the end
+ * (the file's own name and extension) stays readable.
  */
-export function fitName(prefix: string, suffix: string, max = NAME_MAX): string {
+export function fitName(prefix: string, suffix: string, max = NAME_BUDGET): string {
   const full = prefix + suffix;
   if (Buffer.byteLength(full) <= max) return full;
   const tag = '~' + createHash('sha256').update(full).digest('hex').slice(0, 10);

@@ -5,10 +5,12 @@
 import { git, verbs } from '../git/verbs.ts';
 import { buildCommits, refsFor, verifyAdoptable, type PointToBuild } from '../git/commits.ts';
 import type { FileChange } from '../sweep/patch.ts';
-import { now, type Ledger } from '../ledger/ledger.ts';
+import { now, type Ledger, type PointRecord } from '../ledger/ledger.ts';
 import { Batcher } from '../ledger/batch.ts';
 import { runDirName, uniquePrefixes } from '../remote/rundir.ts';
-import { createDirsScript } from '../remote/scripts.ts';
+import { createDirsScript, DEFAULT_LOCK_WAIT_SECONDS } from '../remote/scripts.ts';
+import { CommandError, StateError } from '../errors.ts';
+import { hostname } from 'node:os';
 import type { Target } from '../remote/target.ts';
 import type { RemoteSpec } from '../remote/config.ts';
 import type { Out } from '../ui.ts';
@@ -52,14 +54,27 @@ export async function pushPhase(c: SubmissionContext, ledger: Ledger): Promise<v
   ledger.append({ t: 'pushed', at: now(), keys: unpushed.map(p => p.key) });
 }
 
-/** Run directory names, decided (and recorded) before anything is created remotely. */
-export function dirsPhase(c: SubmissionContext, ledger: Ledger): void {
+/**
+ * Run directory names, decided (and recorded) before anything is created remotely. With `newDirs`,
+ * a point whose run directory could not be made, or is known to be blocked (`blocked`: something
+ * else is in the way), gets a fresh name.
+ */
+export function dirsPhase(c: SubmissionContext, ledger: Ledger, opts: { newDirs?: boolean; blocked?: ReadonlySet<string> } = {}): void {
   const all = [...ledger.state().points.values()];
   const noDir = all.filter(p => p.pushed && !p.dir);
-  if (!noDir.length) return;
+  const blocked = opts.newDirs ? all.filter(p => p.pushed && p.dir && !p.created && (opts.blocked?.has(p.key) || p.errors.some(e => e.phase === 'create'))) : [];
+  if (!noDir.length && !blocked.length) return;
   const prefixes = uniquePrefixes(all.map(p => p.sha!).filter(Boolean));
   const when = new Date();
-  ledger.append(...noDir.map(p => ({ t: 'dir' as const, at: now(), key: p.key, dir: `${c.outputRoot}/${runDirName(c.name, when, prefixes.get(p.sha!)!)}`, remote: c.label })));
+  const fresh = (p: PointRecord) => {
+    // A name that differs from the one in the way (names have a resolution of one second).
+    for (let s = 0; ; s++) {
+      const dir = `${c.outputRoot}/${runDirName(c.name, new Date(when.getTime() + s * 1000), prefixes.get(p.sha!)!)}`;
+      if (dir !== p.dir) return dir;
+    }
+  };
+  ledger.append(...[...noDir, ...blocked].map(p => ({ t: 'dir' as const, at: now(), key: p.key, dir: fresh(p), remote: c.label })));
+  if (blocked.length) c.out.warn(`rx: ${c.name}: --new-dirs: ${blocked.length} point(s) get a fresh run directory (${blocked.map(p => p.key).join(', ')}); what was in the way is left as it is`);
 }
 
 /** Whether any point still needs the target (a dir to create, a branch to clean, a job to submit). */
@@ -68,13 +83,14 @@ export function needsTarget(ledger: Ledger): boolean {
 }
 
 /** Makes the run directories (one script), recording each as it is reported. */
-export async function createPhase(c: SubmissionContext, ledger: Ledger, target: Target): Promise<void> {
+export async function createPhase(c: SubmissionContext, ledger: Ledger, target: Target, opts: { lockWait?: number } = {}): Promise<void> {
   const all = [...ledger.state().points.values()];
   const toCreate = all.filter(p => p.dir && !p.created);
   if (!toCreate.length) return;
   const bar = c.out.progress('creating run dirs', toCreate.length);
   const branches = all.filter(p => p.pushed && !p.cleaned && p.branch).map(p => p.branch!);
-  const script = createDirsScript({ repo: target.repo, fetchUrl: target.local ? null : c.fetchUrl, sweep: c.name, dirs: toCreate.map(p => ({ key: p.key, sha: p.sha!, dir: p.dir! })), stateDir: target.stateDir, script: c.remote.script, branches });
+  const holder = `rx submit of sweep ${c.name} from ${hostname()} (pid ${process.pid})`;
+  const script = createDirsScript({ repo: target.repo, fetchUrl: target.local ? null : c.fetchUrl, sweep: c.name, dirs: toCreate.map(p => ({ key: p.key, sha: p.sha!, dir: p.dir! })), stateDir: target.stateDir, script: c.remote.script, branches, lockWait: opts.lockWait, holder });
   const batch = new Batcher<string>(ledger, keys => [{ t: 'created', at: now(), keys }]);
   try {
     await target.transport.exec(script, {
@@ -87,12 +103,28 @@ export async function createPhase(c: SubmissionContext, ledger: Ledger, target: 
         }
         const e = /^RXERR (\S+) (.*)$/.exec(line);
         if (e) ledger.append({ t: 'error', at: now(), key: e[1]!, phase: 'create', message: e[2]! });
+        const w = /^RXWAIT (.*)$/.exec(line);
+        if (w) c.out.warn(`rx: ${c.name}: another process is making run directories on ${target.transport.label} (${target.stateDir}/.create.lock held by: ${w[1]}); waiting up to ${opts.lockWait ?? DEFAULT_LOCK_WAIT_SECONDS} s`);
       },
     });
+  } catch (e) {
+    throw createFailure(c, target, e, opts.lockWait ?? DEFAULT_LOCK_WAIT_SECONDS);
   } finally {
     batch.flush();
     bar.stop();
   }
+}
+
+/** The create script's RXFATAL as an error that says what happened and what to do. */
+function createFailure(c: SubmissionContext, target: Target, e: unknown, wait: number): unknown {
+  if (!(e instanceof CommandError)) return e;
+  const fatal = /^RXFATAL (.*)$/m.exec(e.stderr)?.[1];
+  if (!fatal) return e;
+  const where = target.transport.label;
+  if (e.exitCode_ === 4) {
+    return new StateError(`${where}: ${fatal}`, { hint: `Another rx (or a stuck process) is making run directories in ${target.output}. Wait for it and run the same rx submit again (no run directory was made; it finishes where it stopped), or wait longer with --lock-timeout <seconds> (now ${wait}). If no rx runs any more, find the holder on the target with \`fuser -v ${target.stateDir}/.create.lock\` and stop it: the lock goes with its process.` });
+  }
+  return new CommandError(e.argv, e.exitCode_, fatal, e.stdout, e.durationMs, { where, hint: `Fix the cause on the target (permissions, disk space, the clone ${target.repo}) and run the same rx submit again: it finishes where it stopped.` });
 }
 
 /**

@@ -11,16 +11,17 @@ import { checkSweep, loadSweepFile, planSweep, type CheckedSweep, type LoadedSwe
 import { samplerSequenceId, validateSampler } from '../sweep/samplers.ts';
 import { stagePoints } from '../sweep/stages.ts';
 import { canonicalJson } from '../sweep/hash.ts';
-import { Ledger, listSweeps, now, sweepDir, type SweepState } from '../ledger/ledger.ts';
+import { Ledger, listSweeps, now, sweepDir, type EventOf, type SweepState } from '../ledger/ledger.ts';
 import { acquireLock } from '../ledger/lock.ts';
 import { storeDefinition } from '../ledger/records.ts';
-import { openTarget, outputRoot, remoteLabel } from '../remote/target.ts';
+import { openTarget, outputRoot, remoteLabel, type Target } from '../remote/target.ts';
 import { stageRows } from '../results/stage-rows.ts';
 import type { Out } from '../ui.ts';
 import { PhaseClock } from './crash.ts';
 import { planDryRun, type PlannedPoint as DryRunPoint } from './dry-run.ts';
 import { planSubmission, type SubmissionPlan, type SweepPoint } from './plan.ts';
 import { cleanPhase, commitPhase, createPhase, dirsPhase, jobsPhase, needsTarget, pushPhase, type SubmissionContext } from './phases.ts';
+import { applyReconciliation, gatherEvidence, reconcile, variedAgainst } from './reconcile.ts';
 
 export interface SubmitOptions {
   cwd: string;
@@ -31,6 +32,10 @@ export interface SubmitOptions {
   dryRun?: boolean;
   /** Sampled sweeps: draw this many more samples of the same sequence. */
   extend?: number;
+  /** Points whose run directory is blocked (something else in the way) get a fresh run directory name. */
+  newDirs?: boolean;
+  /** Seconds to wait for another process holding the target's run-directory lock (default 600). */
+  lockTimeout?: number;
   out: Out;
 }
 
@@ -56,14 +61,16 @@ export interface SubmitResult {
   records: SubmitRecord[];
   /** Milliseconds per phase: plan, commit, push, dirs, connect, create, clean, submit. */
   timings: Record<string, number>;
+  /** Experiments found on the target that the ledger did not know (adopted, not submitted again). */
+  recovered?: number;
   /** With dryRun: the plan, one entry per point of the sweep file. */
   plan?: DryRunPoint[];
 }
 
 /** The sweep file, checked, with the facts of the repository it is submitted from. */
-interface Prepared { checked: CheckedSweep; c: SubmissionContext }
+export interface Prepared { checked: CheckedSweep; c: SubmissionContext }
 
-async function prepare(ctx: RepoContext, opts: SubmitOptions): Promise<Prepared> {
+export async function prepare(ctx: RepoContext, opts: Pick<SubmitOptions, 'sweep' | 'cwd' | 'out'>): Promise<Prepared> {
   // Checked now; planned once the ledger says how many samples were drawn before.
   const checked = checkSweep(await loadSweepFile(opts.sweep, opts.cwd), opts.sweep);
   const base = await git(ctx.top, verbs.resolveCommit(checked.def.branch));
@@ -101,52 +108,109 @@ export async function submitSweep(ctx: RepoContext, opts: SubmitOptions): Promis
 
 async function submitLocked(ctx: RepoContext, opts: SubmitOptions, checked: CheckedSweep, c: SubmissionContext, ledger: Ledger): Promise<SubmitResult> {
   const clock = new PhaseClock();
-  const state = ledger.state();
+  let state = ledger.state();
   checkSameRemote(state, checked, c);
   const { repeat, extend } = heldBack(state, opts, c);
   const sweep = planSweep(checked, { extend, alreadySampled: alreadySampled(state, checked, c) });
   for (const w of sweep.plan.warnings) c.out.warn(`rx: ${c.name}: ${w}`);
   const { points, select } = await sweepPoints(ctx, opts, state, sweep, c);
-  const plan = planSubmission(state, points, Boolean(repeat));
-  for (const p of plan.unbuilt) {
-    const planned = state.points.get(p.key)!.base;
-    if (planned !== c.base) throw new StateError(`sweep '${c.name}': point ${p.key} was planned on base ${planned.slice(0, 12)} but '${sweep.def.branch}' is now ${c.base.slice(0, 12)}`, { hint: 'Finish that submission by pointing branch at the old commit, or use a new sweep name.' });
-  }
+  let plan = planSubmission(state, points, Boolean(repeat));
+  checkUnbuiltBases(c, state, plan, sweep.def.branch);
   // Validation pass: every patch must apply before anything is written.
-  const changes = await computeChanges(c.top, c.base, c.name, sweep.def.patcher, [...plan.unbuilt, ...plan.fresh]);
+  let changes = await computeChanges(c.top, c.base, c.name, sweep.def.patcher, [...plan.unbuilt, ...plan.fresh]);
   if (opts.dryRun) return dryRun(c, state, plan, changes, clock);
 
   await ensureExcluded(ctx);
+  let target: Target | null = null;
+  let recovered = 0;
+  const blocked = new Set<string>();
   try {
-    recordPlan(ledger, state, sweep, c, opts, { points: points.length, plan, repeat: Boolean(repeat), select });
+    if (hasWork(state, plan)) {
+      // The connection first: an unknown host key (or a key file OpenSSH would refuse) stops the
+      // submission before anything is committed, pushed or recorded.
+      target = await openTarget(c.remote, c.top, { checkIdentityFiles: true });
+      clock.end('connect');
+      // The ledger may be older than the target (restored from a backup, or deleted): what is there
+      // is adopted before any new commit or run directory is planned, so nothing is made twice.
+      const found = await reconcileWithTarget(c, ledger, state, sweep, target, points, opts, blocked);
+      recovered = found.recovered;
+      if (found.appended) {
+        state = ledger.state();
+        plan = planSubmission(state, points, Boolean(repeat));
+        checkUnbuiltBases(c, state, plan, sweep.def.branch);
+        changes = await computeChanges(c.top, c.base, c.name, sweep.def.patcher, [...plan.unbuilt, ...plan.fresh]);
+      }
+    }
+    recordPlan(ledger, ledger.state(), sweep, c, opts, { points: points.length, plan, repeat: Boolean(repeat), select });
     clock.end('plan');
-    await commitPhase(c, ledger, [...plan.unbuilt, ...plan.fresh], changes);
+    await commitPhase(c, ledger, [...plan.unbuilt, ...plan.fresh], changes).catch(e => {
+      // A ref of an experiment the ledger lost, which this sweep file does not plan.
+      if (e instanceof StateError && /already exists and holds a different experiment/.test(e.message)) e.hint = `rx doctor --sweep ${c.name} --rebuild records what the ledger lost (then rx submit numbers new points after it). Or: ${e.hint ?? ''}`;
+      throw e;
+    });
     clock.end('commit');
     await pushPhase(c, ledger);
     clock.end('push');
-    dirsPhase(c, ledger);
+    dirsPhase(c, ledger, { newDirs: opts.newDirs, blocked });
     clock.end('dirs');
-    if (needsTarget(ledger)) await remotePhases(c, ledger, clock);
-    return summary(c, ledger, plan, clock);
+    if (needsTarget(ledger)) {
+      target ??= await openTarget(c.remote, c.top, { checkIdentityFiles: true });
+      await createPhase(c, ledger, target, { lockWait: opts.lockTimeout });
+      clock.end('create');
+      await cleanPhase(c, ledger);
+      clock.end('clean');
+      await jobsPhase(c, ledger, target);
+      clock.end('submit');
+    }
+    return { ...summary(c, ledger, plan, clock), recovered };
   } finally {
+    await target?.close();
     clock.end('done');
   }
 }
 
-/** One connection for every remote phase. */
-async function remotePhases(c: SubmissionContext, ledger: Ledger, clock: PhaseClock): Promise<void> {
-  const target = await openTarget(c.remote, c.top);
-  clock.end('connect');
-  try {
-    await createPhase(c, ledger, target);
-    clock.end('create');
-    await cleanPhase(c, ledger);
-    clock.end('clean');
-    await jobsPhase(c, ledger, target);
-    clock.end('submit');
-  } finally {
-    await target.close();
+/** Points planned by an interrupted submission must be finished on the base they were planned on. */
+function checkUnbuiltBases(c: SubmissionContext, state: SweepState, plan: SubmissionPlan, branch: string): void {
+  for (const p of plan.unbuilt) {
+    const planned = state.points.get(p.key)!.base;
+    if (planned !== c.base) throw new StateError(`sweep '${c.name}': point ${p.key} was planned on base ${planned.slice(0, 12)} but '${branch}' is now ${c.base.slice(0, 12)}`, { hint: 'Finish that submission by pointing branch at the old commit, or use a new sweep name.' });
   }
+}
+
+/** Anything to do on the target: new points, or earlier ones without a job (or not cleaned up). */
+function hasWork(state: SweepState, plan: SubmissionPlan): boolean {
+  return plan.fresh.length > 0 || [...state.points.values()].some(p => p.jobs.length === 0 || !p.cleaned);
+}
+
+/**
+ * Surveys the target (one script) and appends what the ledger lacks: run dirs, jobs and points it
+ * does not know. Says whether it appended anything, and for how many points it recovered or
+ * adopted a run dir or job.
+ */
+async function reconcileWithTarget(c: SubmissionContext, ledger: Ledger, state: SweepState, sweep: LoadedSweep, target: Target, points: SweepPoint[], opts: SubmitOptions, blocked: Set<string>): Promise<{ appended: boolean; recovered: number }> {
+  const { survey, localRefs, localDocs } = await gatherEvidence(c.top, c.name, state, target, { outputRoot: c.outputRoot, complete: false, uncreated: opts.newDirs });
+  const planned = new Map(points.map(p => [p.hash, p.varied]));
+  const fallback = variedAgainst(sweep.def.base_config ?? {});
+  const r = reconcile({
+    sweep: c.name, state, survey, localRefs, localDocs, outputRoot: c.outputRoot, label: c.label, scheduler: target.scheduler,
+    varied: d => planned.get(d.hash) ?? fallback(d),
+    wanted: d => planned.has(d.hash),
+  });
+  // Blocked run dirs are reported by the create phase (and renamed with --new-dirs).
+  for (const f of r.findings) if (f.kind !== 'adopted' && f.kind !== 'recovered' && f.kind !== 'blocked') c.out.warn(`rx: ${c.name}: ${f.message}`);
+  for (const f of r.findings) if (f.kind === 'blocked' && f.key) blocked.add(f.key);
+  if (!r.events.length) return { appended: false, recovered: 0 };
+  // Run dir records need the sweep record (its output root) before them.
+  const first = sweepRecord(state, sweep, c, opts.cwd);
+  if (first) ledger.append(first);
+  await applyReconciliation(c.top, c.name, ledger, r);
+  const keys = [...new Set([...r.recovered, ...r.adopted])];
+  if (keys.length) {
+    const list = keys.length > 8 ? `${keys.slice(0, 8).join(', ')}, …` : keys.join(', ');
+    const what = [r.recovered.length ? `recovered ${r.recovered.length} point(s) with their commits, run directories and jobs` : '', r.adopted.length ? `adopted ${r.adopted.length} existing run directory(ies) or job(s)` : ''].filter(Boolean).join(' and ');
+    c.out.warn(`rx: ${c.name}: the ledger did not know what is on ${c.label} for ${keys.length} experiment(s) (an older or lost ledger?): ${what} (points ${list}); nothing is made or submitted twice`);
+  }
+  return { appended: true, recovered: keys.length };
 }
 
 /** A sweep stays on the cluster it was first submitted to; an unfinished submission keeps its paths. */
@@ -203,12 +267,19 @@ async function dryRun(c: SubmissionContext, state: SweepState, plan: SubmissionP
   return { sweep: c.name, remote: c.label, submitted: 0, skipped: plan.skipped.length, failed: 0, records: [], timings: clock.ms, plan: points };
 }
 
+/** The sweep record, when the ledger has none or the definition or base changed; null otherwise. */
+export function sweepRecord(state: SweepState, sweep: LoadedSweep, c: SubmissionContext, cwd: string): EventOf<'sweep'> | null {
+  const stored = storeDefinition(sweep.def);
+  const same = state.sweep && canonicalJson(state.sweep.definition) === canonicalJson(stored.definition) && canonicalJson(state.sweep.functions) === canonicalJson(stored.functions) && state.sweep.base === c.base;
+  if (same) return null;
+  return { t: 'sweep', at: now(), name: c.name, file: resolve(cwd, sweep.file), branch: sweep.def.branch, base: c.base, ...stored, remote: { ...sweep.remote, label: c.label } };
+}
+
 /** The sweep (when it changed), this submission, and its new points, before any commit is made. */
 function recordPlan(ledger: Ledger, state: SweepState, sweep: LoadedSweep, c: SubmissionContext, opts: SubmitOptions, s: { points: number; plan: SubmissionPlan; repeat: boolean; select?: [string, string][] }): void {
   const at = now();
-  const stored = storeDefinition(sweep.def);
-  const same = state.sweep && canonicalJson(state.sweep.definition) === canonicalJson(stored.definition) && canonicalJson(state.sweep.functions) === canonicalJson(stored.functions) && state.sweep.base === c.base;
-  if (!same) ledger.append({ t: 'sweep', at, name: c.name, file: resolve(opts.cwd, sweep.file), branch: sweep.def.branch, base: c.base, ...stored, remote: { ...sweep.remote, label: c.label } });
+  const first = sweepRecord(state, sweep, c, opts.cwd);
+  if (first) ledger.append(first);
   const sampler = sweep.plan.sampler ? { drawn: sweep.plan.sampler.drawn, sequence: sweep.plan.sampler.sequence } : undefined;
   ledger.append({ t: 'submission', at, points: s.points, fresh: s.plan.fresh.length, skipped: s.plan.skipped.length, repeat: s.repeat, ...(sampler ? { sampler } : {}), ...(s.select ? { stage: { select: s.select } } : {}) });
   ledger.append(...s.plan.fresh.map(p => ({ t: 'point' as const, at, key: p.key, params: p.params, varied: p.varied, hash: p.hash, base: c.base, repeat: p.repeat, ...(p.from ? { from: p.from } : {}) })));

@@ -2,11 +2,12 @@
 // name the offending key.
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isAlias, isMap, isScalar, parse as parseYaml, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { validateSweepName } from './names.ts';
-import type { Params } from './points.ts';
+import { checkParamKeys, isIntegerLike, WRITTEN_ORDER, type DimensionPairs, type Params } from './points.ts';
 import { planPoints, type Plan, type PlanOptions, type PlannedPoint } from './plan.ts';
+import { canonicalJson } from './hash.ts';
 import type { PointsSpec, ValuesSpec } from './space.ts';
 import type { SamplerSpec } from './samplers.ts';
 import { validateReducer, type Reducer, type ReduceFn } from '../results/reduce.ts';
@@ -22,8 +23,11 @@ export interface SweepDefinition {
   name: string;
   branch: string;
   base_config?: Params;
-  /** Grid: { param: [values], 'p,q': [[p1, q1], ...] }, the last key varying fastest. */
-  dimensions?: Record<string, readonly unknown[] | ValuesSpec>;
+  /**
+   * Grid: { param: [values], 'p,q': [[p1, q1], ...] }, the last key varying fastest; or a list of
+   * [name, values] pairs in that order (needed in TS/JS for integer-like names such as '2').
+   */
+  dimensions?: Record<string, readonly unknown[] | ValuesSpec> | DimensionPairs;
   /** An explicit point list (plist/grid/zip/star, or written out); instead of dimensions. */
   points?: PointsSpec;
   /** Samples (random, lhs, sobol), combined with dimensions/points as a product. */
@@ -75,8 +79,8 @@ export async function loadSweepFile(file: string, cwd: string): Promise<unknown>
   }
   const ext = extname(path).toLowerCase();
   try {
-    if (ext === '.json') return JSON.parse(await readFile(path, 'utf8'));
-    if (ext === '.yaml' || ext === '.yml') return parseYaml(await readFile(path, 'utf8'));
+    if (ext === '.json') return keepWrittenOrder(await readFile(path, 'utf8'), JSON.parse, jsonDimensionKeys);
+    if (ext === '.yaml' || ext === '.yml') return keepWrittenOrder(await readFile(path, 'utf8'), text => parseYaml(text), yamlDimensionKeys);
     if (['.ts', '.mts', '.js', '.mjs', '.cts', '.cjs'].includes(ext)) {
       const { importSweepModule } = await import('./load-code.ts');
       const mod = await importSweepModule(path);
@@ -90,6 +94,84 @@ export async function loadSweepFile(file: string, cwd: string): Promise<unknown>
     throw new ConfigError(`${file}: cannot load the sweep file: ${(e as Error).message}`, { cause: e });
   }
   throw new ConfigError(`${file}: unknown sweep file type '${ext}'`, { hint: 'Use .ts, .js, .json or .yaml.' });
+}
+
+/**
+ * Parses a YAML/JSON sweep file and, when its `dimensions` mapping has an integer-like key (which a
+ * JavaScript object lists first, whatever the order written), records the written key order on
+ * that object (WRITTEN_ORDER), so the dimensions vary in the order written.
+ */
+function keepWrittenOrder(text: string, parse: (text: string) => unknown, keys: (text: string) => string[] | undefined): unknown {
+  const value = parse(text);
+  const dims = isObject(value) ? value.dimensions : undefined;
+  if (isObject(dims) && Object.keys(dims).length > 1 && Object.keys(dims).some(isIntegerLike)) {
+    const order = keys(text);
+    if (order) (dims as { [WRITTEN_ORDER]?: string[] })[WRITTEN_ORDER] = [...new Set(order)];
+  }
+  return value;
+}
+
+/** The keys of the top-level `dimensions` mapping of a YAML document, in document order. */
+function yamlDimensionKeys(text: string): string[] | undefined {
+  const doc = parseDocument(text);
+  if (!isMap(doc.contents)) return undefined;
+  const pair = doc.contents.items.findLast(p => isScalar(p.key) && p.key.value === 'dimensions');
+  let node: unknown = pair?.value;
+  if (isAlias(node)) node = node.resolve(doc);
+  if (!isMap(node)) return undefined;
+  const keys = node.items.map(p => (isScalar(p.key) && p.key.value !== null && typeof p.key.value !== 'object' ? String(p.key.value) : undefined));
+  return keys.every(k => k !== undefined) ? (keys as string[]) : undefined;
+}
+
+/** The keys of the top-level "dimensions" object of a JSON text (already parsed once: valid), in text order. */
+function jsonDimensionKeys(text: string): string[] | undefined {
+  let i = 0;
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++; };
+  const str = (): string => {
+    const start = i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    return JSON.parse(text.slice(start, ++i)) as string;
+  };
+  // Calls `member(key)` at each member's value (which it must consume), or skips each element.
+  const collection = (member?: (key: string) => void): void => {
+    const close = text[i++] === '{' ? '}' : ']';
+    ws();
+    if (text[i] === close) { i++; return; }
+    for (;;) {
+      ws();
+      if (close === '}') {
+        const key = str();
+        ws();
+        i++; // ':'
+        ws();
+        if (member) member(key);
+        else value();
+      } else value();
+      ws();
+      if (text[i++] !== ',') return;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '"') str();
+    else if (c === '{' || c === '[') collection();
+    else while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
+  };
+  try {
+    ws();
+    if (text[i] !== '{') return undefined;
+    let found: string[] | undefined;
+    collection(key => {
+      if (key !== 'dimensions' || text[i] !== '{') return value();
+      const keys: string[] = [];
+      collection(k => { keys.push(k); value(); });
+      found = keys;
+    });
+    return found;
+  } catch {
+    return undefined;
+  }
 }
 
 const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer', 'parse', 'from']);
@@ -110,6 +192,7 @@ export function checkSweep(raw: unknown, file: string): CheckedSweep {
   if (typeof raw.branch !== 'string' || raw.branch === '' || raw.branch.startsWith('-')) throw new ConfigError(`branch: expected the base branch, tag or commit sha, got ${JSON.stringify(raw.branch)}`);
   const base = raw.base_config ?? {};
   if (!isObject(base)) throw new ConfigError('base_config: expected an object of parameter values');
+  checkParamKeys(base, 'base_config');
   if (raw.patcher === undefined) throw new ConfigError("patcher: required, e.g. { type: 'mesa', file: 'inlist_project' }");
   const patcher = validatePatcher(raw.patcher);
   if (raw.parse !== undefined) validateParse(raw.parse);
@@ -117,6 +200,8 @@ export function checkSweep(raw: unknown, file: string): CheckedSweep {
   if (raw.namer !== undefined && typeof raw.namer !== 'string' && typeof raw.namer !== 'function') throw new ConfigError("namer: expected a template like 'm{initial_mass}_z{initial_z}' or a function (config) => string");
   const remote = validateRemote(raw.remote);
   for (const [k, v] of Object.entries(base)) checkValue(v, `base_config.${k}`);
+  checkListedValues(raw.dimensions, 'dimensions');
+  checkListedValues(raw.points, 'points');
   const def = { ...(raw as unknown as SweepDefinition), name, patcher, remote };
   return { def, file, remote };
 }
@@ -124,16 +209,48 @@ export function checkSweep(raw: unknown, file: string): CheckedSweep {
 /** Plans a checked sweep's points (samples drawn so far and --extend in planOpts). */
 export function planSweep(sweep: CheckedSweep, planOpts: PlanOptions = {}): LoadedSweep {
   const plan = planPoints(sweep.def, planOpts);
-  for (const p of plan.points) for (const [k, v] of Object.entries(p.varied)) checkValue(v, `the value of '${k}' in point ${JSON.stringify(p.varied)}`);
+  for (const p of plan.points) for (const [k, v] of Object.entries(p.varied)) checkValue(v, `the value of '${k}' in point ${canonicalJson(p.varied)}`);
   return { ...sweep, plan, points: plan.points };
 }
 
-function checkValue(v: unknown, where: string): void {
+/**
+ * Values written out in lists (`dimensions: { m: [1, 2] }`, `points: [{…}]`) are checked before
+ * planning hashes them, for what would crash the hash (a function, a symbol, a circular object): a
+ * ConfigError naming the place. Everything else about values is checked once they are planned.
+ */
+function checkListedValues(spec: unknown, where: string): void {
+  const each = (vs: unknown, at: string) => Array.isArray(vs) && vs.forEach((v, i) => checkHashable(v, `${at}[${i}]`));
+  if (Array.isArray(spec)) {
+    spec.forEach((v, i) => {
+      if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string') each(v[1], `${where}.${v[0]}`);
+      else if (isObject(v)) for (const [k, x] of Object.entries(v)) checkHashable(x, `${where}[${i}].${k}`);
+    });
+  } else if (isObject(spec)) for (const [k, v] of Object.entries(spec)) each(v, `${where}.${k}`);
+}
+
+function checkHashable(v: unknown, where: string, inside: object[] = []): void {
+  if (typeof v === 'function' || typeof v === 'symbol') throw new ConfigError(`${where}: a parameter value must be a string, number, boolean, null, list or plain object, not ${typeof v}`);
+  if (v === null || typeof v !== 'object') return;
+  if (inside.includes(v)) throw new ConfigError(`${where}: the value contains itself (a circular object); parameter values must be plain JSON data`);
+  for (const x of Object.values(v)) checkHashable(x, where, [...inside, v]);
+}
+
+function checkValue(v: unknown, where: string, inside: object[] = []): void {
   // Only what JSON holds: the hash, the ledger and .rx/point.json must all read the same value back.
+  if (typeof v === 'number' && !Number.isFinite(v)) {
+    throw new ConfigError(`${where}: ${v} is not a finite number; JSON (the ledger, .rx/point.json) cannot hold it, so rx does not take it as a parameter value`, { hint: `If your code reads it, write it as a string (e.g. '${v}'), or use a finite stand-in such as ${v === -Infinity ? '-1e99' : '1e99'}.` });
+  }
   const plain = v === null || ['string', 'number', 'boolean'].includes(typeof v) || Array.isArray(v) || (isObject(v) && Object.getPrototypeOf(v) === Object.prototype);
   if (!plain) throw new ConfigError(`${where}: a parameter value must be a string, number, boolean, null, list or plain object, not ${v instanceof Date ? 'a Date (write it as an ISO string)' : typeof v === 'bigint' ? 'a BigInt (write it as a number or string)' : typeof v}`);
-  if (Array.isArray(v)) v.forEach(x => checkValue(x, where));
-  else if (isObject(v)) Object.values(v).forEach(x => checkValue(x, where));
+  if (v !== null && typeof v === 'object') {
+    if (inside.includes(v)) throw new ConfigError(`${where}: the value contains itself (a circular object); parameter values must be plain JSON data`);
+    inside = [...inside, v];
+  }
+  if (Array.isArray(v)) v.forEach(x => checkValue(x, where, inside));
+  else if (isObject(v)) {
+    checkParamKeys(v, where);
+    Object.values(v).forEach(x => checkValue(x, where, inside));
+  }
 }
 
 export async function loadSweep(file: string, cwd: string, planOpts: PlanOptions = {}): Promise<LoadedSweep> {

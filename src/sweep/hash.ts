@@ -4,14 +4,19 @@ import { createHash } from 'node:crypto';
 /**
  * Canonical JSON: object keys sorted (by UTF-16 code units), no whitespace, numbers in JavaScript's
  * shortest round-trip form (so `1` and `1.0` — the same number once parsed — are identical, and
- * -0 is written as 0), non-finite numbers as the strings "NaN"/"Infinity"/"-Infinity", undefined
- * object members dropped. Strings stay strings: `"1"` and `1` differ on purpose.
+ * -0 is written as 0, as JSON.stringify writes it, so a value read back from the ledger hashes the
+ * same), undefined object members dropped. Strings stay strings: `"1"` and `1` differ on purpose.
+ *
+ * Non-finite numbers, which JSON cannot hold, are the bare tokens NaN, Infinity and -Infinity: never
+ * equal to the strings "NaN"… (always quoted) nor to null. The result is then not JSON, but only for
+ * values that are not JSON anyway (sweep validation refuses non-finite parameter values); finite
+ * values are written as before, so the hashes of existing points are unchanged.
  */
 export function canonicalJson(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   switch (typeof v) {
     case 'number':
-      if (!Number.isFinite(v)) return JSON.stringify(String(v));
+      if (!Number.isFinite(v)) return String(v);
       return Object.is(v, -0) ? '0' : JSON.stringify(v);
     case 'bigint':
       return v.toString();

@@ -25,7 +25,7 @@
 //   `points.grid[1]`, `maxPoints`, `--extend`); nothing is half-planned.
 import { ConfigError } from '../errors.ts';
 import { paramHash } from './hash.ts';
-import { expandDimensions, type Params } from './points.ts';
+import { checkParamKeys, checkPlanMemory, dimensionAxes, dimensionEntries, gridSize, gridVaried, type DimensionPairs, type Params } from './points.ts';
 import { validateSampler, sample, samplerSequenceId, type SamplerSpec, type SamplerType } from './samplers.ts';
 import { expandPoints, expandValues, type PointsSpec, type ValuesSpec } from './space.ts';
 import { isObject } from '../json.ts';
@@ -41,8 +41,9 @@ export interface PlanDefinition {
   /**
    * RemoteExperiments-style grid: { param: [values], 'p,q': [[p1, q1], ...] }, last key fastest.
    * A value list may also be written as data: { linspace | logspace | intspace: [...] } (YAML).
+   * Or a list of [name, values] pairs, varied in that order (for integer-like names such as '2').
    */
-  dimensions?: Record<string, readonly unknown[] | ValuesSpec>;
+  dimensions?: Record<string, readonly unknown[] | ValuesSpec> | DimensionPairs;
   /** An explicit point list (from plist/grid/zip/star or written out), or the same as data (YAML). */
   points?: PointsSpec;
   /** Samples; combined with dimensions/points as a product (every grid point × every sample). */
@@ -99,11 +100,11 @@ export interface Plan {
 
 export function planPoints(def: PlanDefinition, opts: PlanOptions = {}): Plan {
   const { base, maxPoints, extend, already } = checkInputs(def, opts);
-  const { grid, gridKind, gridWhere } = gridPart(def, maxPoints);
+  const { grid, gridKind, gridWhere } = gridPart(def, maxPoints, Object.keys(base).length);
   const warnings: string[] = [];
   let sampled: ReturnType<typeof samplerPart> | undefined;
   if (def.sampler !== undefined) {
-    sampled = samplerPart(def.sampler, grid, gridWhere, already, extend, maxPoints, warnings);
+    sampled = samplerPart(def.sampler, grid, gridWhere, already, extend, maxPoints, Object.keys(base).length, warnings);
   } else if (extend > 0) {
     throw new ConfigError('--extend: only a sweep with a sampler can be extended', { hint: 'Add points to the dimensions or points list and submit again instead.' });
   } else if (grid.length > maxPoints) {
@@ -118,6 +119,7 @@ export function planPoints(def: PlanDefinition, opts: PlanOptions = {}): Plan {
 function checkInputs(def: PlanDefinition, opts: PlanOptions): { base: Params; maxPoints: number; extend: number; already: number } {
   const base = def.base_config ?? {};
   if (!isObject(base)) throw new ConfigError('base_config: expected an object of parameter values');
+  checkParamKeys(base, 'base_config');
   const maxPoints = def.maxPoints ?? DEFAULT_MAX_POINTS;
   if (!Number.isSafeInteger(maxPoints) || maxPoints <= 0) throw new ConfigError(`maxPoints: expected a positive integer, got ${JSON.stringify(maxPoints)}`);
   const extend = opts.extend ?? 0;
@@ -134,26 +136,30 @@ const tooMany = (n: number, what: string, maxPoints: number) =>
   new ConfigError(`the sweep plans ${n} points${what}, more than maxPoints (${maxPoints})`, { hint: `If that is intended, raise the guard in the sweep file: maxPoints: ${n}` });
 
 /** The grid part: dimensions, a point list, or the base config alone (`gridWhere` '', one empty point). */
-function gridPart(def: PlanDefinition, maxPoints: number): { grid: Params[]; gridKind: 'grid' | 'list'; gridWhere: string } {
+function gridPart(def: PlanDefinition, maxPoints: number, baseKeys: number): { grid: Params[]; gridKind: 'grid' | 'list'; gridWhere: string } {
   if (def.dimensions !== undefined) {
     const dims = def.dimensions as unknown;
-    if (!isObject(dims)) throw new ConfigError('dimensions: expected an object: { param: [values...] }');
-    const lists = Object.fromEntries(Object.entries(dims).map(([k, v]) => [k, isObject(v) ? expandValues(v, `dimensions.${k}`) : v]));
-    const n = Object.values(lists).reduce<number>((k, v) => k * (Array.isArray(v) ? v.length : 1), 1);
+    if (!isObject(dims) && !Array.isArray(dims)) throw new ConfigError('dimensions: expected an object { param: [values...] } or a list of [name, values] pairs');
+    const pairs = Array.isArray(dims);
+    const entries = dimensionEntries(dims).map(([k, v], d): [string, unknown] => [k, isObject(v) ? expandValues(v, pairs ? `dimensions[${d}] (${k})` : `dimensions.${k}`) : v]);
+    const axes = dimensionAxes(entries, 'dimensions', pairs);
+    const n = gridSize(axes);
     // Checked before expanding: a huge grid is refused without being built.
     if (n > maxPoints) throw tooMany(n, ' (dimensions)', maxPoints);
-    return { grid: expandDimensions({}, lists).map(p => p.varied), gridKind: 'grid', gridWhere: 'dimensions' };
+    checkPlanMemory(n, baseKeys + axes.reduce((k, a) => k + a.names.length, 0), '');
+    return { grid: gridVaried(axes), gridKind: 'grid', gridWhere: 'dimensions' };
   }
   if (def.points !== undefined) {
     const grid = expandPoints(def.points, 'points');
     if (grid.length > maxPoints) throw tooMany(grid.length, ' (points)', maxPoints);
+    checkPlanMemory(grid.length, baseKeys + Object.keys(grid[0] ?? {}).length, '');
     return { grid, gridKind: 'list', gridWhere: 'points' };
   }
   return { grid: [{}], gridKind: 'grid', gridWhere: '' };
 }
 
 /** Draws samples 0..drawn-1 (drawn = max(budget, already) + extend); warnings go to `warnings`. */
-function samplerPart(sampler: SamplerSpec, grid: Params[], gridWhere: string, already: number, extend: number, maxPoints: number, warnings: string[]): { samples: Params[]; samplerInfo: NonNullable<Plan['sampler']> } {
+function samplerPart(sampler: SamplerSpec, grid: Params[], gridWhere: string, already: number, extend: number, maxPoints: number, baseKeys: number, warnings: string[]): { samples: Params[]; samplerInfo: NonNullable<Plan['sampler']> } {
   const spec = validateSampler(sampler, 'sampler');
   if (gridWhere) {
     const gridKeys = new Set<string>();
@@ -166,6 +172,7 @@ function samplerPart(sampler: SamplerSpec, grid: Params[], gridWhere: string, al
   const n = grid.length * drawn;
   if (n > maxPoints) throw tooMany(n, gridWhere ? ` (${grid.length} ${gridWhere} points × ${drawn} samples)` : ` (${drawn} samples)`, maxPoints);
   if (spec.type === 'sobol' && drawn > 2 ** 32) throw new ConfigError(`sampler: a sobol sequence has at most 2^32 points, ${drawn} asked for`);
+  checkPlanMemory(n, baseKeys + Object.keys(grid[0] ?? {}).length + Object.keys(spec.bounds).length, '');
   const samples = sample(spec, { start: 0, count: drawn });
   const samplerInfo = { type: spec.type, budget: spec.budget, drawn, sequence: samplerSequenceId(spec) };
   if (spec.type === 'sobol' && !Number.isInteger(Math.log2(drawn))) {

@@ -8,7 +8,7 @@
 // bounds adds one IEEE multiply-add (and Math.log/Math.exp for log-scale bounds).
 import { ConfigError } from '../errors.ts';
 import { paramHash } from './hash.ts';
-import type { Params } from './points.ts';
+import { checkParamKeys, checkPlanMemory, type Params } from './points.ts';
 import { JOE_KUO_DIRECTIONS, SOBOL_MAX_DIMS } from './sobol-directions.ts';
 import { isObject } from '../json.ts';
 
@@ -76,6 +76,7 @@ function prepare(raw: unknown, where: string): Prepared {
   if (typeof scramble !== 'boolean') throw new ConfigError(`${where}.scramble: expected true or false`);
   if (type !== 'sobol' && raw.scramble !== undefined) throw new ConfigError(`${where}.scramble: only a sobol sampler is scrambled`);
   if (!isObject(raw.bounds)) throw new ConfigError(`${where}.bounds: expected an object { param: [lo, hi] | { lo, hi, scale: 'log' } | { values: [...] } | { int: [lo, hi] } }`);
+  checkParamKeys(raw.bounds, `${where}.bounds`);
   const names = Object.keys(raw.bounds).sort();
   if (names.length === 0) throw new ConfigError(`${where}.bounds: no parameters to sample`, { hint: 'Give at least one parameter, e.g. bounds: { x: [0, 1] }.' });
   if (type === 'sobol' && names.length > SOBOL_MAX_DIMS) throw new ConfigError(`${where}.bounds: a sobol sampler supports at most ${SOBOL_MAX_DIMS} parameters, got ${names.length}`, { hint: "Use type: 'lhs' or 'random' for more parameters." });
@@ -128,6 +129,7 @@ export function sample(spec: SamplerSpec, opts: { start?: number; count?: number
   const count = opts.count ?? s.budget;
   if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`sample: start must be a non-negative integer, got ${start}`);
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`sample: count must be a non-negative integer, got ${count}`);
+  checkPlanMemory(count, names.length, 'sample');
   const u = unitSample({ type: s.type, dims: names.length, seed: s.seed, budget: s.budget, scramble: s.scramble ?? true }, start, count);
   const dims = names.length;
   const out: Params[] = new Array(count);

@@ -4,7 +4,7 @@
 // `expandPoints` evaluates the same helpers written as data, for YAML/JSON sweep files.
 import { ConfigError } from '../errors.ts';
 import { canonicalJson } from './hash.ts';
-import type { Params } from './points.ts';
+import { checkName, checkParamKeys, checkPlanMemory, type Params } from './points.ts';
 import { isObject } from '../json.ts';
 
 /** Largest list a helper builds (a guard against a typo exhausting memory; plans have maxPoints). */
@@ -21,6 +21,7 @@ function plistAt(name: unknown, values: unknown, where: string): Params[] {
   if (typeof name !== 'string' || name.trim() === '') throw new ConfigError(`${where}: the parameter name must be a non-empty string, got ${show(name)}`);
   if (!Array.isArray(values)) throw new ConfigError(`${where}: expected a list of values, got ${show(values)}`);
   if (values.length === 0) throw new ConfigError(`${where}: the list of values is empty`, { hint: 'Give at least one value.' });
+  checkName(name, where);
   return values.map(v => ({ [name]: v }));
 }
 
@@ -37,6 +38,7 @@ function gridAt(lists: unknown[], where: string): Params[] {
   const ls = checkLists(lists, where, 'grid');
   const total = ls.reduce((n, l) => n * l.length, 1);
   if (total > MAX_LIST) throw new ConfigError(`${where}: the product has ${total} points, more than ${MAX_LIST}`);
+  checkPlanMemory(total, ls.reduce((n, l) => n + Object.keys(l[0]!).length, 0), where);
   const out: Params[] = new Array(total);
   const picks = new Array<Params>(ls.length);
   for (let i = 0; i < total; i++) {
@@ -88,6 +90,7 @@ function checkPointList(l: unknown, where: string): Params[] {
   if (l.length === 0) throw new ConfigError(`${where}: the list of points is empty`);
   l.forEach((p, i) => {
     if (!isObject(p)) throw new ConfigError(`${where}[${i}]: expected an object of parameter values, got ${show(p)}`);
+    checkParamKeys(p, `${where}[${i}]`);
   });
   return l as Params[];
 }
@@ -105,6 +108,8 @@ export function star(center: Params, vary: Record<string, readonly unknown[]>): 
 function starAt(center: unknown, vary: unknown, where: string): Params[] {
   if (!isObject(center)) throw new ConfigError(`${where}.center: expected an object of parameter values, got ${show(center)}`);
   if (!isObject(vary)) throw new ConfigError(`${where}.vary: expected an object { param: [values...] }, got ${show(vary)}`);
+  checkParamKeys(center, `${where}.center`);
+  checkParamKeys(vary, `${where}.vary`);
   const names = Object.keys(vary);
   if (names.length === 0) throw new ConfigError(`${where}.vary: no parameters to vary`);
   const out: Params[] = [Object.assign({}, center)];

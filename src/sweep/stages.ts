@@ -4,7 +4,7 @@
 import { ConfigError } from '../errors.ts';
 import { paramHash } from './hash.ts';
 import { validateSweepName } from './names.ts';
-import type { Params } from './points.ts';
+import { checkName, checkParamKeys, checkPlanMemory, type Params } from './points.ts';
 import type { PlannedPoint } from './plan.ts';
 import type { Dataset } from '../results/dataset.ts';
 import { isObject } from '../json.ts';
@@ -44,6 +44,8 @@ export function validateFrom(raw: unknown, own: string): FromSpec {
   if (sel !== undefined && !(Array.isArray(sel) && sel.every(x => typeof x === 'string')) && !(isObject(sel) && Object.values(sel).every(x => typeof x === 'string'))) {
     throw new ConfigError("from.select: expected a list of column names, or { newName: 'column' }");
   }
+  if (Array.isArray(sel)) for (const c of sel) checkName(c, 'from.select');
+  else if (isObject(sel)) checkParamKeys(sel, 'from.select');
   return raw as unknown as FromSpec;
 }
 
@@ -72,8 +74,11 @@ export function stagePoints(from: FromSpec, table: Dataset, own: PlannedPoint[],
   const pairs: [string, string][] = from.select !== undefined
     ? Array.isArray(from.select) ? from.select.map(c => [c, c]) : Object.entries(from.select)
     : recorded ?? table.columns.filter(c => table.kinds[c] === 'param' || table.kinds[c] === 'result').map(c => [c, c]);
+  // Each name becomes a parameter: never one JavaScript objects treat specially (a column of stage 1's results could be one).
+  for (const [name] of pairs) checkName(name, from.select !== undefined ? 'from.select' : `from: sweep '${from.sweep}' column`);
   for (const [, c] of pairs) if (!table.columns.includes(c)) throw new ConfigError(`from.select: sweep '${from.sweep}' has no column '${c}'; columns: ${table.columns.join(', ')}`, hint);
   const rows = table.rows.filter(r => Object.entries(where).every(([c, cond]) => matches(r[c], cond)));
+  checkPlanMemory(rows.length * own.length, Object.keys(base).length + pairs.length + Object.keys(own[0]?.varied ?? {}).length, `from (${rows.length} rows of '${from.sweep}' × ${own.length} points)`);
   const out: (PlannedPoint & { from: StageOrigin })[] = [];
   let dropped = 0;
   for (const r of rows) {

@@ -93,7 +93,8 @@ done
 
 # ---------------------------------------------------------------------------------------------
 # 1. Packages
-PKGS=(slurmctld slurmd slurm-client slurmdbd mariadb-server munge openssh-server openssh-client rsync git)
+# gfortran: the reference namelist reader the namelist tests compare rx's parser and patcher with.
+PKGS=(slurmctld slurmd slurm-client slurmdbd mariadb-server munge openssh-server openssh-client rsync git gfortran)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir, hostname } from 'node:os';
-import { Ledger, fold } from '../../src/ledger/ledger.ts';
+import { Ledger, LedgerDamage, fold } from '../../src/ledger/ledger.ts';
 import { acquireLock } from '../../src/ledger/lock.ts';
 import { StateError } from '../../src/errors.ts';
 
@@ -71,10 +71,16 @@ test('the sweep lock refuses a second live holder and takes over a dead one', t 
   release();
   writeFileSync(join(dir, 'lock'), `${hostname()} 1`); // pid 1 is alive (init)
   assert.throws(() => acquireLock(dir, 'sweep s'), /in use by another rx process \(pid 1\)/);
-  writeFileSync(join(dir, 'lock'), `${hostname()} 999999999`); // no such process: a crash
+  writeFileSync(join(dir, 'lock'), `${hostname()} 999999999`); // no such process: a crash (the plain-file lock of earlier versions)
   const again = acquireLock(dir, 'sweep s');
-  assert.equal(readFileSync(join(dir, 'lock'), 'utf8'), `${hostname()} ${process.pid}`);
+  const [holder] = readdirSync(join(dir, 'lock'));
+  assert.equal(readFileSync(join(dir, 'lock', holder!), 'utf8'), `${hostname()} ${process.pid}`);
+  assert.throws(() => acquireLock(dir, 'sweep s'), /in use by another rx process/);
   again();
+  mkdirSync(join(dir, 'lock'));
+  writeFileSync(join(dir, 'lock', 'holder.00aa'), `${hostname()} 999999999`); // a crashed rx's lock
+  acquireLock(dir, 'sweep s')();
+  assert.deepEqual(readdirSync(dir), [], 'taken over and released');
   writeFileSync(join(dir, 'lock'), 'login2 4242'); // another host: never guessed about
   assert.throws(() => acquireLock(dir, 'sweep s'), /locked by rx on login2 \(pid 4242\)[\s\S]*/);
 });
@@ -146,4 +152,140 @@ test('sweep definitions record exactly which parts were functions; version-1 mar
     assert.equal(v1.definition.namer, null);
   }
   assert.throws(() => readRecord({ v: 2, t: 'sweep', at: 'x', name: 's', file: 'f.ts', branch: 'main', base: BASE, definition: {}, functions: [], remote: { ...remote, scheduler: 'pbs' } }), /remote.scheduler: expected 'slurm' or 'shell'/);
+});
+
+// ---- Version 3: every line checks itself ----
+
+const sweepRecord = (remote: object) => ({ t: 'sweep' as const, at: 'now', name: 's', file: '/x/sweep.ts', branch: 'main', base: BASE, definition: { name: 's' }, functions: [], remote: remote as never });
+const LOCAL = { host: 'local', scheduler: 'shell', script: 'run.sbatch', label: 'local' };
+const lines = (dir: string) => readFileSync(join(dir, 'ledger.jsonl'), 'utf8').split('\n').filter(Boolean);
+
+test('each line ends with a CRC-32 of its own text; an edited or bit-flipped line is damage with file:line', async t => {
+  const { crc32, encodeRecord, LEDGER_VERSION } = await import('../../src/ledger/records.ts');
+  const { crc32: zlibCrc } = await import('node:zlib') as { crc32?: (b: Buffer) => number };
+  assert.equal(LEDGER_VERSION, 3);
+  assert.equal(crc32('123456789'), 'cbf43926', 'the CRC-32 check value');
+  if (zlibCrc) for (const text of ['', 'héllo ✓', '{"v":3}'.repeat(99)]) assert.equal(crc32(text), zlibCrc(Buffer.from(text)).toString(16).padStart(8, '0'));
+  const line = encodeRecord(point('1'));
+  assert.match(line, /^\{"v":3,"t":"point",.*,"c":"[0-9a-f]{8}"\}\n$/);
+  assert.deepEqual(Object.keys(JSON.parse(line)).at(-1), 'c');
+
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const l = new Ledger(dir, 's');
+  l.append(point('1'), point('2'), point('3'));
+  l.close();
+  const good = lines(dir);
+  assert.deepEqual([...new Ledger(dir, 's').state().points.keys()], ['1', '2', '3']);
+  const write = (ls: string[]) => writeFileSync(join(dir, 'ledger.jsonl'), ls.join('\n') + '\n');
+  const damage = (ls: string[], re: RegExp) => {
+    write(ls);
+    assert.throws(() => new Ledger(dir, 's'), (e: Error & { hint?: string }) => e instanceof StateError && re.test(e.message) && /fix or delete line 2/.test(e.hint ?? ''), re.source);
+  };
+  // A value changed by hand, and one flipped bit: still valid JSON and valid records, but not what rx wrote.
+  damage([good[0]!, good[1]!.replace('"a":2', '"a":7'), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum mismatch/);
+  const flipped = Buffer.from(good[1]!);
+  flipped[flipped.indexOf('"h2"') + 2]! ^= 0x04; // "h2" → "h6"
+  damage([good[0]!, flipped.toString(), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum mismatch/);
+  // The checksum dropped, or no longer last; a version-2 line carrying a checksum is checked too.
+  damage([good[0]!, good[1]!.replace(/,"c":"[0-9a-f]{8}"\}$/, '}'), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum missing/);
+  damage([good[0]!, good[1]!.replace(/,"c":("[0-9a-f]{8}")\}$/, ',"c":$1,"x":1}'), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum mismatch/);
+  damage([good[0]!, good[1]!.replace('"v":3', '"v":2'), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum mismatch/);
+  // What the hint says: a line fixed by hand reads once it drops "c" and says "v":2.
+  write([good[0]!, good[1]!.replace('"a":2', '"a":7').replace('"v":3', '"v":2').replace(/,"c":"[0-9a-f]{8}"\}$/, '}'), good[2]!]);
+  assert.deepEqual(new Ledger(dir, 's').state().points.get('2')!.params, { a: 7 });
+});
+
+test('ledgers written before checksums (versions 1 and 2) still read, and an upgraded rx appends checked lines to them', t => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const v1 = JSON.stringify({ v: 1, t: 'sweep', at: 'x', name: 's', file: 'f.ts', branch: 'main', base: BASE, definition: { name: 's', namer: '[function namer]' }, remote: LOCAL });
+  const v2 = JSON.stringify({ v: 2, ...point('1') });
+  const unversioned = JSON.stringify(point('2'));
+  writeFileSync(join(dir, 'ledger.jsonl'), [v1, v2, unversioned].join('\n') + '\n');
+  const l = new Ledger(dir, 's');
+  assert.deepEqual(l.state().sweep!.functions, ['namer']);
+  l.append(point('3'));
+  l.close();
+  assert.match(lines(dir)[3]!, /^\{"v":3,.*"c":"[0-9a-f]{8}"\}$/);
+  assert.deepEqual([...new Ledger(dir, 's').state().points.keys()], ['1', '2', '3']);
+});
+
+test('a record about a point never planned is damage with file:line, not a crash of the whole command', t => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const l = new Ledger(dir, 's');
+  l.append(point('1'), { t: 'job', at: 'now', key: '7', jobId: '42', attempt: 1, scheduler: 'slurm' });
+  assert.throws(() => l.state(), /ledger\.jsonl \(a record this rx appended\): damaged ledger record: a 'job' record about point 7, which was never planned/);
+  l.close();
+  assert.throws(() => new Ledger(dir, 's').state(), (e: Error & { hint?: string }) => e instanceof LedgerDamage && /ledger\.jsonl:2: damaged ledger record: a 'job' record about point 7, which was never planned/.test(e.message) && /fix or delete line 2/.test(e.hint ?? ''));
+});
+
+// ---- Run directories: only where rx puts them ----
+
+test('a run directory must be <output root>/<sweep>_time_…_sha_<hex of its commit>, else damage with file:line', t => {
+  const top = tmp();
+  t.after(() => rmSync(top, { recursive: true, force: true }));
+  const dir = join(top, '.rx', 'sweeps', 's');
+  const stamp = 's_time_2024_01_02_03_04_05_sha_';
+  const ledgerWith = (remote: object, d: string, label = (remote as { label: string }).label) => {
+    rmSync(dir, { recursive: true, force: true });
+    const l = new Ledger(dir, 's');
+    l.append(sweepRecord(remote), point('1'), { t: 'commit', at: 'now', key: '1', sha: SHA, ref: 'refs/rx/s/1', branch: 'refs/heads/rx/s/1' }, { t: 'pushed', at: 'now', keys: ['1'] });
+    l.append({ t: 'dir', at: 'now', key: '1', dir: d, remote: label });
+    l.close();
+    return () => new Ledger(dir, 's').state();
+  };
+  // Local: below the repository's .rx/runs, or an absolute output.
+  assert.equal(ledgerWith(LOCAL, `${top}/.rx/runs/${stamp}aaaaaaa`)().points.get('1')!.dir, `${top}/.rx/runs/${stamp}aaaaaaa`);
+  assert.ok(ledgerWith({ ...LOCAL, output: '/scratch/runs' }, `/scratch/runs/${stamp}${SHA}`)());
+  // ssh: remote.output as given, ~/… included.
+  const C1 = { host: 'c1', repo: '~/r', output: '~/runs/', scheduler: 'slurm', script: 'run.sbatch', label: 'c1' };
+  assert.ok(ledgerWith(C1, `~/runs/${stamp}aaaaaaaa`)());
+  const refused: [object, string, RegExp, string?][] = [
+    [LOCAL, `/tmp/elsewhere/${stamp}aaaaaaa`, /is not directly inside the sweep's output root .*\/\.rx\/runs/],
+    [LOCAL, `${top}/.rx/runs/../../${stamp}aaaaaaa`, /is not directly inside/],
+    [LOCAL, `${top}/.rx/runs/x/${stamp}aaaaaaa`, /is not directly inside/],
+    [LOCAL, `${top}/.rx/runs/${stamp}aaaaaaa/..`, /is not directly inside/],
+    [LOCAL, `${top}/.rx/runs/.rx-jobs`, /run directory name ".rx-jobs" is not s_time_YYYY_MM_DD_HH_MM_SS_sha_<hex>/],
+    [LOCAL, `${top}/.rx/runs/t_time_2024_01_02_03_04_05_sha_aaaaaaa`, /is not s_time_/],
+    [LOCAL, `${top}/.rx/runs/${stamp}aaaaaaa; rm -rf ~`, /is not directly inside|is not s_time_/],
+    [LOCAL, `${top}/.rx/runs/${stamp}bbbbbbb`, /names commit bbbbbbb, but point 1 is commit aaaaaaaaaaaa/],
+    [LOCAL, `${top}/.rx/runs/${stamp}aaaaaaa`, /is on remote 'c1', but the sweep was submitted to 'local'/, 'c1'],
+    [C1, `/home/u/runs/${stamp}aaaaaaa`, /is not directly inside the sweep's output root ~\/runs/],
+    [C1, `~/runs2/${stamp}aaaaaaa`, /is not directly inside/],
+  ];
+  for (const [remote, d, re, label] of refused) {
+    const read = ledgerWith(remote, d, label);
+    assert.throws(read, (e: Error) => e instanceof LedgerDamage && /ledger\.jsonl:5: damaged ledger record: run directory/.test(e.message) && re.test(e.message), `${d}: ${re.source}`);
+  }
+  // Recorded before any sweep record: no output root to check it against.
+  rmSync(dir, { recursive: true, force: true });
+  const l = new Ledger(dir, 's');
+  l.append(point('1'), { t: 'commit', at: 'now', key: '1', sha: SHA, ref: 'refs/rx/s/1', branch: 'b' }, { t: 'dir', at: 'now', key: '1', dir: `${top}/.rx/runs/${stamp}aaaaaaa`, remote: 'local' });
+  l.close();
+  assert.throws(() => new Ledger(dir, 's').state(), /ledger\.jsonl:3: damaged ledger record: run directory .* recorded before the sweep record/);
+});
+
+test('a repository moved or renamed keeps its local ledger readable (run dirs recorded under the old path)', t => {
+  const oldTop = mkdtempSync(join(tmpdir(), 'rx-moved-a-'));
+  const newTop = mkdtempSync(join(tmpdir(), 'rx-moved-b-'));
+  t.after(() => { rmSync(oldTop, { recursive: true, force: true }); rmSync(newTop, { recursive: true, force: true }); });
+  const dir = join(oldTop, '.rx/sweeps/s');
+  const l = new Ledger(dir, 's');
+  l.append({ t: 'sweep', at: 'x', name: 's', file: 'f.json', branch: 'main', base: BASE, definition: {}, functions: [], remote: { host: 'local', scheduler: 'shell', script: 'run.sbatch', label: 'local' } });
+  l.append(point('1'), { t: 'commit', at: 'x', key: '1', sha: SHA, ref: 'refs/rx/s/1', branch: 'refs/heads/rx/s/1' });
+  l.append({ t: 'dir', at: 'x', key: '1', dir: `${oldTop}/.rx/runs/s_time_2026_01_01_00_00_00_sha_${SHA.slice(0, 7)}`, remote: 'local' });
+  l.close();
+  const moved = join(newTop, '.rx/sweeps/s');
+  mkdirSync(moved, { recursive: true });
+  writeFileSync(join(moved, 'ledger.jsonl'), readFileSync(join(dir, 'ledger.jsonl')));
+  assert.equal(new Ledger(moved, 's').state().points.get('1')!.dir?.endsWith(`sha_${SHA.slice(0, 7)}`), true);
+  // Still refused: a run dir outside any .rx/runs.
+  const text = readFileSync(join(moved, 'ledger.jsonl'), 'utf8').split('\n').filter(Boolean);
+  writeFileSync(join(moved, 'ledger.jsonl'), text.slice(0, -1).join('\n') + '\n');
+  const bad = new Ledger(moved, 's');
+  bad.append({ t: 'dir', at: 'x', key: '1', dir: `/tmp/elsewhere/s_time_2026_01_01_00_00_00_sha_${SHA.slice(0, 7)}`, remote: 'local' });
+  bad.close();
+  assert.throws(() => new Ledger(moved, 's').state(), /not directly inside the sweep's output root/);
 });

@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { filterRules, parseItemized, patternRegExp, pullArgs, remoteSource, rshCommand, unescapeRsyncName, validateFetchPattern, OUT_FORMAT } from '../../src/remote/rsync.ts';
-import { fitName, flatName } from '../../src/results/mirror.ts';
+import { filterRules, parseItemized, parseSize, parseSkipped, patternRegExp, pullArgs, remoteSource, rshCommand, rsyncExit, unescapeRsyncName, validateFetchPattern, OUT_FORMAT } from '../../src/remote/rsync.ts';
+import { fitName, flatName, tmpPath } from '../../src/results/mirror.ts';
 import { safeName, templateNamer, variedName } from '../../src/results/namers.ts';
 import { run } from '../../src/proc.ts';
 
@@ -99,11 +99,79 @@ test('pullArgs: flags from node-rsync, raw values for what holds spaces, paths l
   assert.ok(a.includes(`--out-format=${OUT_FORMAT}`));
   assert.equal(a[a.indexOf('-e') + 1], "ssh -F '/x y/config'");
   const short = a.find(x => /^-[A-Za-z0-9]+$/.test(x))!;
-  for (const f of 'rtLm8s') assert.ok(short.includes(f), `-${f} in ${short}`);
-  for (const f of ['--info=name2', '--partial-dir=.rsync-partial', '--exclude-from=-']) assert.ok(a.includes(f), f);
+  for (const f of 'rtSm8s') assert.ok(short.includes(f), `-${f} in ${short}`);
+  // Symlinks are neither copied (-l) nor followed (-L) unless asked.
+  assert.ok(!/[lL]/.test(short), short);
+  for (const f of ['--info=name2,skip1,nonreg1', '--partial-dir=.rsync-partial', '--exclude-from=-', '--timeout=300']) assert.ok(a.includes(f), f);
+  assert.ok(!a.some(x => x.startsWith('--max-size')));
   assert.ok(!a.some(x => x.includes('\\')), 'no shell escaping');
   assert.throws(() => pullArgs({ source: 'relative/', dest: '/tmp/x/' }), /absolute/);
   assert.throws(() => pullArgs({ source: '/a/', dest: 'rel/' }), /absolute/);
+  const b = pullArgs({ source: '/a/', dest: '/b/', followLinks: true, maxSize: 1 << 30, timeoutSec: 0 });
+  assert.ok(b.find(x => /^-[A-Za-z0-9]+$/.test(x))!.includes('L'));
+  assert.ok(b.includes('--max-size=1073741824'));
+  assert.ok(!b.some(x => x.startsWith('--timeout')), '--timeout 0: no time-out');
+  assert.ok(pullArgs({ source: '/a/', dest: '/b/', timeoutSec: 7 }).includes('--timeout=7'));
+  assert.throws(() => pullArgs({ source: '/a/', dest: '/b/', timeoutSec: -1 }), /timeout/);
+});
+
+test('parseSize: bytes, K/M/G/T/P (and KiB…) are 1024-based, KB/MB/… 1000-based, fractions; junk refused', () => {
+  const cases: [string, number][] = [['0', 0], ['512', 512], ['1K', 1024], ['1k', 1024], ['1KiB', 1024], ['1KB', 1000], ['100M', 100 * 2 ** 20], ['1G', 2 ** 30], ['1.5G', 1.5 * 2 ** 30], ['2 GB', 2e9], ['1T', 2 ** 40], ['7b', 7], [' 3M ', 3 * 2 ** 20]];
+  for (const [s, n] of cases) assert.equal(parseSize(s), n, s);
+  for (const bad of ['', 'G', '1X', '-1G', '1e9', '1G2', '1 lightyear', '1GiBB']) assert.throws(() => parseSize(bad), /is not a size/, bad);
+  assert.throws(() => parseSize('9999999P'), /too large/);
+});
+
+test('parseSkipped: symlinks / special files and files over --max-size, from rsync\'s own lines (escaped names)', () => {
+  const out = [
+    'rx:cd+++++++++:4096:r1/',
+    'skipping non-regular file "r1/loop"',
+    'skipping non-regular file "r1/a "quoted" \\#012name"',
+    'r1/sparse.bin is over max-size',
+    'r1/x is over max-size is over max-size',
+    'rx:>f+++++++++:3:r1/skipping non-regular file "x"',
+    'receiving incremental file list',
+  ].join('\n');
+  assert.deepEqual(parseSkipped(out), [
+    { path: 'r1/loop', reason: 'not-regular' },
+    { path: 'r1/a "quoted" \nname', reason: 'not-regular' },
+    { path: 'r1/sparse.bin', reason: 'too-big' },
+    { path: 'r1/x is over max-size', reason: 'too-big' },
+  ]);
+  assert.equal(rsyncExit(30), 'timeout');
+  assert.equal(rsyncExit(35), 'timeout');
+  assert.equal(rsyncExit(23), 'partial');
+});
+
+test('real rsync with pullArgs: a symlink loop and links out of the run dir are skipped and reported, ** finishes, a sparse file stays sparse, --max-size skips', async t => {
+  const root = await mkdtemp(join(tmpdir(), 'rx-rsync-links-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const rd = join(root, 'src', 'sw_time_1_sha_aaaaaaa');
+  await mkdir(join(rd, 'LOGS'), { recursive: true });
+  await writeFile(join(rd, 'history.data'), 'h\n');
+  await writeFile(join(rd, 'LOGS', 'p1.data'), 'p\n');
+  await symlink('.', join(rd, 'loop'));
+  await symlink('..', join(rd, 'up'));
+  await symlink('/', join(rd, 'root'));
+  await symlink('history.data', join(rd, 'alias.data'));
+  await writeFile(join(rd, 'sparse.bin'), '');
+  await truncate(join(rd, 'sparse.bin'), 256 << 20);
+  const rules = filterRules(['**'], ['sw_time_1_sha_aaaaaaa']).join('\n') + '\n';
+  const dest = join(root, 'dst') + '/';
+  const t0 = Date.now();
+  const r = await run(['rsync', ...pullArgs({ source: join(root, 'src') + '/', dest })], { input: rules });
+  assert.ok(Date.now() - t0 < 20_000);
+  const got = parseItemized(r.stdout).filter(e => e.type === 'file').map(e => e.path).sort();
+  assert.deepEqual(got, ['history.data', 'LOGS/p1.data', 'sparse.bin'].map(f => `sw_time_1_sha_aaaaaaa/${f}`).sort());
+  assert.deepEqual(parseSkipped(r.stdout).map(s => s.path).sort(), ['alias.data', 'loop', 'root', 'up'].map(f => `sw_time_1_sha_aaaaaaa/${f}`));
+  assert.deepEqual((await readdir(join(dest, 'sw_time_1_sha_aaaaaaa'))).sort(), ['LOGS', 'history.data', 'sparse.bin']);
+  const st = await stat(join(dest, 'sw_time_1_sha_aaaaaaa', 'sparse.bin'));
+  assert.equal(st.size, 256 << 20);
+  assert.ok(st.blocks * 512 < 1 << 20, `${st.blocks} blocks`);
+  const capped = join(root, 'capped') + '/';
+  const c = await run(['rsync', ...pullArgs({ source: join(root, 'src') + '/', dest: capped, maxSize: 1 << 20 })], { input: rules });
+  assert.deepEqual(parseSkipped(c.stdout).filter(s => s.reason === 'too-big').map(s => s.path), ['sw_time_1_sha_aaaaaaa/sparse.bin']);
+  await assert.rejects(lstat(join(capped, 'sw_time_1_sha_aaaaaaa', 'sparse.bin')));
 });
 
 test('remoteSource: ~/ is the remote home, absolute stays, trailing slash added', () => {
@@ -141,11 +209,11 @@ test('parseItemized: received, unchanged, dirs, escaped names, digit separators;
   assert.equal(unescapeRsyncName('a\\#011b'), 'a\tb');
 });
 
-test('names: flat names as RemoteExperiments, capped at 255 bytes with a hash; safe experiment names', () => {
+test('names: flat names as RemoteExperiments, capped at 240 bytes with a hash; safe experiment names', () => {
   assert.equal(flatName('main_rho_test_time_2021_01_12_10_21_25_sha_694c', 'history.data'), 'main_rho_test_time_2021_01_12_10_21_25_sha_694c_history.data');
   assert.equal(flatName('r', 'LOGS/profile1.data'), 'r_LOGS_profile1.data');
   const long = fitName('é'.repeat(300), '_history.data');
-  assert.ok(Buffer.byteLength(long) <= 255);
+  assert.ok(Buffer.byteLength(long) <= 240);
   assert.ok(long.endsWith('_history.data'));
   assert.notEqual(long, fitName('é'.repeat(301), '_history.data'));
   assert.ok(Buffer.byteLength(fitName('x', '_' + 'y'.repeat(400))) <= 255);
@@ -156,4 +224,36 @@ test('names: flat names as RemoteExperiments, capped at 255 bytes with a hash; s
   assert.equal(templateNamer('m{initial_mass}_z{initial_z}')({ initial_mass: 1, initial_z: 0.02 }), 'm1_z0.02');
   assert.throws(() => templateNamer('m{nope}')({ initial_mass: 1 }), /no parameter 'nope'/);
   assert.throws(() => templateNamer('plain'), /at least one/);
+});
+
+test('names of 240-255 bytes (ASCII, 2-, 3-, 4-byte characters, nested paths) plus the temp suffix fit NAME_MAX, on a real file system too', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'rx-names-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const rundir = 'main_rho_test_time_2021_01_12_10_21_25_sha_694c0de';
+  // The longest temp suffix rx can write: a 7-digit pid (Linux pid_max is at most 2^22).
+  const worst = '.rx-tmp-4194304';
+  assert.ok(Buffer.byteLength(tmpPath('x')) - 1 <= worst.length);
+  const seen = new Set<string>();
+  for (let total = 240; total <= 255; total++) {
+    for (const ch of ['a', 'é', '€', '😀']) {
+      for (const sub of ['', 'LOGS/']) {
+        const room = total - Buffer.byteLength(`${rundir}_${sub}`) - Buffer.byteLength('.dat');
+        let fill = ch.repeat(Math.floor(room / Buffer.byteLength(ch)));
+        fill += 'x'.repeat(room - Buffer.byteLength(fill));
+        const path = `${sub}${fill}.dat`;
+        assert.equal(Buffer.byteLength(`${rundir}_${path.replace('/', '_')}`), total);
+        const flat = flatName(rundir, path);
+        assert.ok(Buffer.byteLength(flat + worst) <= 255, `${total} ${ch}: ${Buffer.byteLength(flat)} bytes + ${worst}`);
+        if (total <= 240) assert.equal(flat, `${rundir}_${path.replace('/', '_')}`);
+        assert.ok(flat.endsWith('.dat'));
+        assert.ok(!flat.includes('\uFFFD') && Buffer.from(flat).toString('utf8') === flat, 'whole characters only');
+        assert.ok(!seen.has(flat), 'distinct');
+        seen.add(flat);
+        // What exposeFile does: write the temp name, rename it over the flat name.
+        await writeFile(tmpPath(join(dir, flat)), total + ch);
+        await rename(tmpPath(join(dir, flat)), join(dir, flat));
+      }
+    }
+  }
+  assert.equal((await readdir(dir)).length, seen.size);
 });

@@ -67,7 +67,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../../errors.ts';
 import { sh } from '../../quote.ts';
-import { attemptSuffix, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
+import { attemptSuffix, splitUnknown, withUnknown, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 export interface ShellSchedulerOptions {
   /** Jobs running at once on the target; default: `nproc` of the target. */
@@ -453,10 +453,23 @@ export function shellScheduler(opts: ShellSchedulerOptions = {}): Scheduler {
     },
 
     statusScript(jobIds: string[]): string {
-      return sh`${head}${idList(jobIds)}${STATUS_BODY}`.text;
+      return sh`${head}${splitUnknown(jobIds).unknown}\n${idList(jobIds)}${STATUS_BODY}`.text;
     },
 
-    parseStatus: parseShellStatus,
+    parseStatus: (stdout: string) => withUnknown(stdout, parseShellStatus(stdout)),
+
+    markerName: (dir: string, attempt?: number) => shellMarkerName(dir) + attemptSuffix(attempt),
+
+    // Every job of the queue with the run dir it was submitted for (absolute, as submit wrote it).
+    jobsByDir: () => sh`${head}if [ -d "$Q/jobs" ]; then
+  for rx_j in "$Q"/jobs/*/; do
+    rx_j=\${rx_j%/}; rx_id=\${rx_j##*/}
+    [[ $rx_id =~ ^[0-9]+$ ]] || continue
+    rx_w=; IFS= read -r -d '' rx_w < "$rx_j/dir" 2>/dev/null
+    [ -n "$rx_w" ] && printf 'RXSJOB %s %s\\n' "$rx_id" "$rx_w"
+  done
+fi
+true`,
 
     cancelScript(jobIds: string[]): string {
       return sh`${head}${idList(jobIds)}RX_KILLWAIT=${killWaitSeconds}\n${CANCEL_BODY}`.text;

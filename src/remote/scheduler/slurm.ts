@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, StateError } from '../../errors.ts';
 import { sh, type ShFragment } from '../../quote.ts';
-import { TERMINAL_STATES, attemptSuffix, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
+import { TERMINAL_STATES, attemptSuffix, splitUnknown, withUnknown, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 /** How many job ids go into one squeue/sacct `-j` list or one scancel call. */
 const ID_CHUNK = 200;
@@ -156,8 +156,9 @@ rx_sc() {
 }`;
 
 function statusScript(jobIds: string[]): string {
-  const ids = checkJobIds(jobIds);
-  const lines: ShFragment[] = [sh`# rx: Slurm job status (sections parsed by parseStatus)`, STATUS_PRELUDE];
+  const { ids: asked, unknown } = splitUnknown(jobIds);
+  const ids = checkJobIds(asked);
+  const lines: ShFragment[] = [sh`# rx: Slurm job status (sections parsed by parseStatus)`, STATUS_PRELUDE, unknown];
   lines.push(sh`echo ${MARK + ' squeue'}`);
   for (const c of chunks(ids, ID_CHUNK)) lines.push(sh`rx_sq ${c.join(',')}`);
   lines.push(sh`echo ${MARK + ' sacct'}`);
@@ -172,7 +173,7 @@ function statusScript(jobIds: string[]): string {
 // cancel
 
 function cancelScript(jobIds: string[]): string {
-  const ids = checkJobIds(jobIds);
+  const ids = checkJobIds(splitUnknown(jobIds).ids);
   const lines: ShFragment[] = [sh`# rx: cancel Slurm jobs`, sh`trap '' HUP PIPE`, sh`rx_rc=0`];
   for (const c of chunks(ids, CANCEL_CHUNK)) lines.push(sh`scancel ${c} || rx_rc=$?`);
   lines.push(sh`exit $rx_rc`, sh``);
@@ -325,8 +326,17 @@ function parseStatus(stdout: string): Map<string, JobStatus> {
     const pick = (sa && isTerminal(sa.state) ? sa : undefined) ?? fromScontrol.get(id) ?? fromSqueue.get(id) ?? sa;
     if (pick) result.set(id, pick);
   }
-  return result;
+  return withUnknown(stdout, result);
 }
+
+// ---------------------------------------------------------------------------------------------
+// jobs by work dir (recovering the job of a run dir whose marker is gone)
+
+/** squeue -t all (live jobs and those the controller still holds, which covers accounting lag) and sacct (finished ones since $rx_since, default a week) of the target user, as `RXSJOB <id> <workdir>`. */
+const JOBS_BY_DIR = sh`rx_u=$(id -un)
+squeue -h -t all -u "$rx_u" -o '%i|%Z' 2>/dev/null | while IFS='|' read -r rx_j rx_w; do [ -n "$rx_j" ] && printf 'RXSJOB %s %s\\n' "$rx_j" "$rx_w"; done
+sacct -n -P -X -u "$rx_u" -S "\${rx_since:-now-7days}" --format=JobID,WorkDir 2>/dev/null | while IFS='|' read -r rx_j rx_w; do [ -n "$rx_j" ] && printf 'RXSJOB %s %s\\n' "$rx_j" "$rx_w"; done
+true`;
 
 export const slurm: Scheduler = {
   name: 'slurm',
@@ -334,4 +344,6 @@ export const slurm: Scheduler = {
   statusScript,
   parseStatus,
   cancelScript,
+  markerName: (dir, attempt) => markerName(dir) + attemptSuffix(attempt),
+  jobsByDir: () => JOBS_BY_DIR,
 };

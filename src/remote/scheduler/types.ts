@@ -1,4 +1,5 @@
 // A batch scheduler, seen as bash fragments run through a Transport, plus pure parsers of their output.
+import { sh, type ShFragment } from '../../quote.ts';
 
 /** One job to submit: `dir` is the run directory (absolute, or relative to the login dir / `~/`). */
 export interface JobSpec {
@@ -63,6 +64,39 @@ export interface Scheduler {
   parseStatus(stdout: string): Map<string, JobStatus>;
   /** Bash that cancels these job ids in one call. */
   cancelScript(jobIds: string[]): string;
+  /** The marker file name (inside the state dir) holding the job id of a run dir's attempt. */
+  markerName(dir: string, attempt?: number): string;
+  /**
+   * A bash fragment printing `RXSJOB <jobId> <absolute work dir>` for every job of the target user
+   * the scheduler still knows (queued, running, or finished and in its accounting since the date
+   * in `$rx_since`, YYYY-MM-DD, when set). Used to recover the job of a run dir whose marker is gone.
+   */
+  jobsByDir(): ShFragment;
+}
+
+/**
+ * The job id recorded for a run directory rx adopted (after a lost ledger) without being able to
+ * tell which job ran in it: no marker, and the scheduler knows no job there, yet it holds output.
+ * Its state is always UNKNOWN (status scripts answer for it without asking the scheduler).
+ */
+export const UNKNOWN_JOB = 'UNKNOWN';
+export const UNKNOWN_JOB_REASON = 'rx adopted this run directory without its job id (a lost ledger, no job-id marker, and the scheduler knows no job there) but it holds output: check it; nothing was submitted again';
+
+/** Status-script line that makes parseStatus report UNKNOWN_JOB as such. */
+const UNKNOWN_LINE = 'RXUNKNOWNJOB';
+
+/** The ids a status or cancel script may really ask about, and a fragment answering for UNKNOWN_JOB. */
+export function splitUnknown(jobIds: readonly string[]): { ids: string[]; unknown: ShFragment } {
+  const ids = jobIds.filter(id => id !== UNKNOWN_JOB);
+  return { ids, unknown: ids.length === jobIds.length ? sh`` : sh`echo ${UNKNOWN_LINE}` };
+}
+
+/** Adds UNKNOWN_JOB's status when the status script's output says it was asked about. */
+export function withUnknown(stdout: string, found: Map<string, JobStatus>): Map<string, JobStatus> {
+  if (stdout.split('\n').some(l => l.trim() === UNKNOWN_LINE)) {
+    found.set(UNKNOWN_JOB, { jobId: UNKNOWN_JOB, state: 'UNKNOWN', exitCode: null, reason: UNKNOWN_JOB_REASON });
+  }
+  return found;
 }
 
 /** Parses `RXJOB <key> <jobId>` / `RXERR <key> <msg>` lines from submitScript output. */

@@ -1,6 +1,6 @@
 // The ssh transport: one ssh2 connection (through ProxyJump hosts if configured) for a whole rx
 // command; every exec() is a channel on it running `bash -s`.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
 import { Writable, type Duplex } from 'node:stream';
@@ -77,6 +77,44 @@ export function sshCommandArgs(s: SshSettings): string[] {
 /** The destination to give OpenSSH's ssh after sshCommandArgs(): the host as rx was given it. */
 export function sshDestination(s: SshSettings): string {
   return s.alias;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity-file permissions, checked as OpenSSH checks them
+
+/**
+ * Identity files (of the target and every jump host) that OpenSSH would refuse to use: owned by
+ * this user and readable or writable by group or others (OpenSSH's sshkey_perm_ok: "UNPROTECTED
+ * PRIVATE KEY FILE!"). rx's own client would use them, but rsync's OpenSSH (rx fetch) would not.
+ */
+export function unprotectedIdentityFiles(s: SshSettings): { file: string; mode: number }[] {
+  const uid = process.getuid?.();
+  const out: { file: string; mode: number }[] = [];
+  const seen = new Set<string>();
+  for (const hop of [...s.proxyJump, s]) {
+    for (const file of hop.identityFiles) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      let st;
+      try {
+        st = statSync(file);
+      } catch {
+        continue; // missing: reported when authentication fails
+      }
+      if (!st.isFile() || (uid !== undefined && st.uid !== uid)) continue;
+      if ((st.mode & 0o077) !== 0) out.push({ file, mode: st.mode & 0o777 });
+    }
+  }
+  return out;
+}
+
+/** The error for unprotected identity files, with OpenSSH's words and the fix. */
+export function unprotectedIdentityError(files: { file: string; mode: number }[]): ConnectionError {
+  const lines = files.map(f => `  Permissions 0${f.mode.toString(8).padStart(3, '0')} for '${f.file}' are too open.`);
+  return new ConnectionError(
+    `UNPROTECTED PRIVATE KEY FILE: OpenSSH refuses identity files that others can read, so rsync (rx fetch) could not log in with ${files.length > 1 ? 'these keys' : 'this key'} later:\n${lines.join('\n')}\n  It is required that your private key files are NOT accessible by others.`,
+    { hint: `Run: chmod 600 ${shJoin(files.map(f => f.file))}` },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
