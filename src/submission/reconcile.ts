@@ -212,32 +212,99 @@ interface Group { id: string; doc: PointDoc; dirs: Candidate[]; refKey?: string;
 
 /** Pure: what the ledger lacks according to the survey and the refs, as ledger records and findings. */
 export function reconcile(i: ReconcileInput): ReconcileResult {
-  const at = now();
-  const { sweep, state, survey } = i;
-  const events: LedgerEvent[] = [];
-  const findings: Finding[] = [];
-  const refsToCreate = new Map<string, string>();
-  const recovered: string[] = [];
-  const adopted: string[] = [];
-  const points = [...state.points.values()];
-  const byIdentity = new Map<string, PointRecord>();
-  for (const p of points) if (!byIdentity.has(identity(sweep, p))) byIdentity.set(identity(sweep, p), p);
-  const byDir = new Map(points.filter(p => p.dir).map(p => [trimDir(p.dir!), p]));
+  return new Reconciler(i).run();
+}
 
-  // Which point number a commit is: its subject, the clone's refs, the local refs (strongest last).
-  const keyOfSha = new Map<string, string>();
-  for (const [sha, subject] of survey.subjects) {
-    const m = /^rx: (\S+) point (\d{1,9})\b/.exec(subject);
-    if (m && m[1] === sweep) keyOfSha.set(sha, m[2]!);
+/** One reconciliation: indexes of the evidence, and the records and findings it produces. */
+class Reconciler {
+  private readonly at = now();
+  private readonly sweep: string;
+  private readonly points: PointRecord[];
+  private readonly byIdentity = new Map<string, PointRecord>();
+  private readonly byDir: Map<string, PointRecord>;
+  /** Which point number a commit is: its subject, the clone's refs, the local refs (strongest last). */
+  private readonly keyOfSha = new Map<string, string>();
+  private readonly knownShas: string[];
+  private readonly groups = new Map<string, Group>();
+  private readonly claimed: Set<string>;
+  private nextKey: number;
+  private readonly r: ReconcileResult = { events: [], findings: [], refsToCreate: new Map(), recovered: [], adopted: [] };
+
+  constructor(private readonly i: ReconcileInput) {
+    this.sweep = i.sweep;
+    this.points = [...i.state.points.values()];
+    for (const p of this.points) if (!this.byIdentity.has(identity(this.sweep, p))) this.byIdentity.set(identity(this.sweep, p), p);
+    this.byDir = new Map(this.points.filter(p => p.dir).map(p => [trimDir(p.dir!), p]));
+    for (const [sha, subject] of i.survey.subjects) {
+      const m = /^rx: (\S+) point (\d{1,9})\b/.exec(subject);
+      if (m && m[1] === this.sweep) this.keyOfSha.set(sha, m[2]!);
+    }
+    for (const [k, sha] of i.survey.refs) this.keyOfSha.set(sha, k);
+    for (const [k, sha] of i.localRefs) this.keyOfSha.set(sha, k);
+    this.knownShas = [...new Set([...this.points.flatMap(p => (p.sha ? [p.sha] : [])), ...i.localRefs.values(), ...i.survey.refs.values()])];
+    this.claimed = new Set(this.points.map(p => p.key));
+    this.nextKey = Math.max(0, ...[...this.claimed, ...i.localRefs.keys(), ...i.survey.refs.keys(), ...this.keyOfSha.values()].map(Number)) + 1;
   }
-  for (const [k, sha] of survey.refs) keyOfSha.set(sha, k);
-  for (const [k, sha] of i.localRefs) keyOfSha.set(sha, k);
-  const knownShas = [...new Set([...points.flatMap(p => (p.sha ? [p.sha] : [])), ...i.localRefs.values(), ...survey.refs.values()])];
 
-  const jobsOf = (e: SurveyedEntry): { jobs: Candidate['jobs']; unknown: boolean } => {
+  run(): ReconcileResult {
+    this.groupSurveyed();
+    this.groupLocalRefs();
+    const order = [...this.groups.values()].map(g => ({ g, key: this.byIdentity.get(g.id)?.key ?? g.refKey ?? g.dirs.map(d => (d.sha ? this.keyOfSha.get(d.sha) : undefined)).find(Boolean) }));
+    order.sort((a, b) => keyNum(a.key) - keyNum(b.key) || (a.g.dirs[0]?.entry.name ?? '').localeCompare(b.g.dirs[0]?.entry.name ?? ''));
+    for (const { g } of order) {
+      const dirs = [...g.dirs].sort(rank);
+      const known = this.byIdentity.get(g.id);
+      if (known) this.settleKnown(known, dirs);
+      else this.recoverUnknown(g, dirs);
+    }
+    if (this.i.complete) this.reportMissing();
+    return this.r;
+  }
+
+  /** The survey's entries: experiments of this sweep, grouped by identity; the rest reported. */
+  private groupSurveyed(): void {
+    for (const e of this.i.survey.entries) {
+      const owner = this.byDir.get(trimDir(e.dir));
+      const why = this.notOurs(e, owner);
+      if (why) {
+        this.r.findings.push(owner
+          ? { kind: 'blocked', key: owner.key, dir: e.dir, message: `${e.dir} ${why}; it is point ${owner.key}'s run directory: move it away, or rx submit --new-dirs gives the point a fresh one` }
+          : { kind: 'foreign', dir: e.dir, message: `${e.dir} ${why}; left alone` });
+        continue;
+      }
+      const doc = e.doc!;
+      const id = identity(this.sweep, doc);
+      const g = this.groups.get(id) ?? { id, doc, dirs: [] };
+      g.dirs.push({ entry: e, sha: this.commitOf(e, id), ...this.jobsOf(e) });
+      this.groups.set(id, g);
+    }
+  }
+
+  /** Why a surveyed entry is not an experiment of this sweep (or not the one its owner is), or null. */
+  private notOurs(e: SurveyedEntry, owner: PointRecord | undefined): string | null {
+    if (e.kind !== 'dir') return `is a ${e.kind === 'other' ? 'special file' : e.kind}, not a run directory`;
+    if (!e.pj) return 'holds no .rx/point.json (not made by rx)';
+    if (!e.doc) return `holds a .rx/point.json rx did not write (${e.docError ?? 'unreadable'})`;
+    if (e.doc.sweep !== this.sweep) return `holds a point of sweep '${e.doc.sweep}'`;
+    if (owner && identity(this.sweep, owner) !== identity(this.sweep, e.doc)) return `holds another experiment than point ${owner.key}`;
+    return null;
+  }
+
+  /** The commit a run dir was made from: its name's short sha in the clone, if that commit's point.json is the one in the dir. */
+  private commitOf(e: SurveyedEntry, id: string): string | null {
+    if (e.commit && e.commitPj && e.commitPj === e.pj) return e.commit;
+    const short = /_sha_([0-9a-f]{4,64})$/.exec(e.name)?.[1];
+    const same = short ? this.knownShas.filter(s => s.startsWith(short)) : [];
+    const l = this.byIdentity.get(id);
+    return same.length === 1 && (!l?.sha || l.sha === same[0]) ? same[0]! : null;
+  }
+
+  /** A run dir's jobs: from its markers, else from the scheduler by work directory; output without either is UNKNOWN. */
+  private jobsOf(e: SurveyedEntry): { jobs: Candidate['jobs']; unknown: boolean } {
+    const { survey, scheduler } = this.i;
     const jobs: Candidate['jobs'] = [];
     for (let n = 1; n < 10_000; n++) {
-      const id = survey.markers.get(i.scheduler.markerName(e.dir, n));
+      const id = survey.markers.get(scheduler.markerName(e.dir, n));
       if (id === undefined) break;
       if (JOB_ID.test(id)) jobs.push({ jobId: id, attempt: n });
     }
@@ -247,146 +314,117 @@ export function reconcile(i: ReconcileInput): ReconcileResult {
       ids.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).forEach((jobId, k) => jobs.push({ jobId, attempt: k + 1 }));
     }
     return { jobs, unknown: !jobs.length && e.ran };
-  };
-
-  // The survey's entries: experiments of this sweep, grouped by identity; the rest reported.
-  const groups = new Map<string, Group>();
-  for (const e of survey.entries) {
-    const owner = byDir.get(trimDir(e.dir));
-    const why = e.kind !== 'dir' ? `is a ${e.kind === 'other' ? 'special file' : e.kind}, not a run directory`
-      : !e.pj ? 'holds no .rx/point.json (not made by rx)'
-      : !e.doc ? `holds a .rx/point.json rx did not write (${e.docError ?? 'unreadable'})`
-      : e.doc.sweep !== sweep ? `holds a point of sweep '${e.doc.sweep}'`
-      : owner && identity(sweep, owner) !== identity(sweep, e.doc) ? `holds another experiment than point ${owner.key}`
-      : null;
-    if (why) {
-      findings.push(owner
-        ? { kind: 'blocked', key: owner.key, dir: e.dir, message: `${e.dir} ${why}; it is point ${owner.key}'s run directory: move it away, or rx submit --new-dirs gives the point a fresh one` }
-        : { kind: 'foreign', dir: e.dir, message: `${e.dir} ${why}; left alone` });
-      continue;
-    }
-    const doc = e.doc!;
-    const id = identity(sweep, doc);
-    // The commit it was made from: its name's short sha in the clone, if that commit's point.json is the one in the dir.
-    let sha = e.commit && e.commitPj && e.commitPj === e.pj ? e.commit : null;
-    if (!sha) {
-      const short = /_sha_([0-9a-f]{4,64})$/.exec(e.name)?.[1];
-      const same = short ? knownShas.filter(s => s.startsWith(short)) : [];
-      const l = byIdentity.get(id);
-      if (same.length === 1 && (!l?.sha || l.sha === same[0])) sha = same[0]!;
-    }
-    const g = groups.get(id) ?? { id, doc, dirs: [] };
-    g.dirs.push({ entry: e, sha, ...jobsOf(e) });
-    groups.set(id, g);
-  }
-  // Local refs the ledger does not know: experiments too (a commit without a run dir yet).
-  const ledgerShas = new Set(points.flatMap(p => (p.sha ? [p.sha] : [])));
-  const ledgerKeys = new Set(points.map(p => p.key));
-  for (const [k, sha] of i.localRefs) {
-    if (ledgerKeys.has(k) || ledgerShas.has(sha)) continue;
-    const doc = i.localDocs.get(sha);
-    if (!doc || doc.sweep !== sweep) continue;
-    const id = identity(sweep, doc);
-    const g = groups.get(id) ?? { id, doc, dirs: [] };
-    g.refKey ??= k;
-    g.refSha ??= sha;
-    groups.set(id, g);
   }
 
-  const claimed = new Set([...ledgerKeys]);
-  let nextKey = Math.max(0, ...[...claimed, ...i.localRefs.keys(), ...survey.refs.keys(), ...keyOfSha.values()].map(Number)) + 1;
-  const pushJobs = (key: string, c: Candidate) => {
-    for (const j of c.jobs) events.push({ t: 'job', at, key, jobId: j.jobId, attempt: j.attempt, scheduler: i.scheduler.name });
-    if (c.unknown) {
-      events.push({ t: 'job', at, key, jobId: UNKNOWN_JOB, attempt: 1, scheduler: i.scheduler.name });
-      events.push({ t: 'state', at, key, jobId: UNKNOWN_JOB, status: { jobId: UNKNOWN_JOB, state: 'UNKNOWN', exitCode: null, reason: UNKNOWN_JOB_REASON } });
-      findings.push({ kind: 'unknown-job', key, dir: c.entry.dir, message: `point ${key}: ${c.entry.dir} holds output but no job id was found (no marker, and the scheduler knows no job there): recorded as UNKNOWN, not submitted again` });
+  /** Local refs the ledger does not know: experiments too (a commit without a run dir yet). */
+  private groupLocalRefs(): void {
+    const ledgerShas = new Set(this.points.flatMap(p => (p.sha ? [p.sha] : [])));
+    for (const [k, sha] of this.i.localRefs) {
+      if (this.claimed.has(k) || ledgerShas.has(sha)) continue;
+      const doc = this.i.localDocs.get(sha);
+      if (!doc || doc.sweep !== this.sweep) continue;
+      const id = identity(this.sweep, doc);
+      const g = this.groups.get(id) ?? { id, doc, dirs: [] };
+      g.refKey ??= k;
+      g.refSha ??= sha;
+      this.groups.set(id, g);
     }
-  };
-  const describeJobs = (c: Candidate) => (c.jobs.length ? `job ${c.jobs.map(j => j.jobId).join(', ')}` : c.unknown ? 'job UNKNOWN' : 'no job yet');
-  const duplicates = (key: string, used: Candidate | undefined, rest: Candidate[]) => {
+  }
+
+  private pushJobs(key: string, c: Candidate): void {
+    const { at } = this;
+    const scheduler = this.i.scheduler.name;
+    for (const j of c.jobs) this.r.events.push({ t: 'job', at, key, jobId: j.jobId, attempt: j.attempt, scheduler });
+    if (!c.unknown) return;
+    this.r.events.push({ t: 'job', at, key, jobId: UNKNOWN_JOB, attempt: 1, scheduler });
+    this.r.events.push({ t: 'state', at, key, jobId: UNKNOWN_JOB, status: { jobId: UNKNOWN_JOB, state: 'UNKNOWN', exitCode: null, reason: UNKNOWN_JOB_REASON } });
+    this.r.findings.push({ kind: 'unknown-job', key, dir: c.entry.dir, message: `point ${key}: ${c.entry.dir} holds output but no job id was found (no marker, and the scheduler knows no job there): recorded as UNKNOWN, not submitted again` });
+  }
+
+  private duplicates(key: string, used: Candidate | undefined, rest: Candidate[]): void {
     for (const d of rest) {
       if (d === used) continue;
-      findings.push({ kind: 'duplicate', key, dir: d.entry.dir, message: `point ${key}: ${d.entry.dir} is a second run directory of the same experiment (${describeJobs(d)})${used ? `; rx uses ${used.entry.dir}` : ''}; left alone` });
+      this.r.findings.push({ kind: 'duplicate', key, dir: d.entry.dir, message: `point ${key}: ${d.entry.dir} is a second run directory of the same experiment (${describeJobs(d)})${used ? `; rx uses ${used.entry.dir}` : ''}; left alone` });
     }
-  };
-  // Prefer a run dir with a job, then the oldest.
-  const rank = (a: Candidate, b: Candidate) => Number(b.jobs.length > 0 || b.unknown) - Number(a.jobs.length > 0 || a.unknown) || a.entry.name.localeCompare(b.entry.name);
+  }
 
-  const order = [...groups.values()].map(g => ({ g, key: byIdentity.get(g.id)?.key ?? g.refKey ?? g.dirs.map(d => (d.sha ? keyOfSha.get(d.sha) : undefined)).find(Boolean) }));
-  order.sort((a, b) => keyNum(a.key) - keyNum(b.key) || (a.g.dirs[0]?.entry.name ?? '').localeCompare(b.g.dirs[0]?.entry.name ?? ''));
-  for (const { g } of order) {
-    const dirs = [...g.dirs].sort(rank);
-    const L = byIdentity.get(g.id);
-    if (L) {
-      const mine = L.dir ? dirs.find(d => trimDir(d.entry.dir) === trimDir(L.dir!)) : undefined;
-      // A run dir the ledger named but never made yields to one of the same experiment that exists.
-      if (L.dir && (mine || L.created || !dirs.length)) {
-        if (mine) {
-          if (!L.created) events.push({ t: 'created', at, keys: [L.key] });
-          if (!L.jobs.length && (mine.jobs.length || mine.unknown)) {
-            pushJobs(L.key, mine);
-            adopted.push(L.key);
-            findings.push({ kind: 'adopted', key: L.key, dir: mine.entry.dir, message: `point ${L.key}: the ledger had no job for ${mine.entry.dir}; adopted ${describeJobs(mine)}` });
-          }
+  /** A point the ledger knows: record the run dir (and jobs) the evidence shows for it. */
+  private settleKnown(L: PointRecord, dirs: Candidate[]): void {
+    const { at } = this;
+    const mine = L.dir ? dirs.find(d => trimDir(d.entry.dir) === trimDir(L.dir!)) : undefined;
+    // A run dir the ledger named but never made yields to one of the same experiment that exists.
+    if (L.dir && (mine || L.created || !dirs.length)) {
+      if (mine) {
+        if (!L.created) this.r.events.push({ t: 'created', at, keys: [L.key] });
+        if (!L.jobs.length && (mine.jobs.length || mine.unknown)) {
+          this.pushJobs(L.key, mine);
+          this.r.adopted.push(L.key);
+          this.r.findings.push({ kind: 'adopted', key: L.key, dir: mine.entry.dir, message: `point ${L.key}: the ledger had no job for ${mine.entry.dir}; adopted ${describeJobs(mine)}` });
         }
-        duplicates(L.key, mine, dirs);
-        continue;
       }
-      // Only a run dir made from the ledger's commit (or any verified one, when the ledger has none) can be recorded.
-      const pick = dirs.find(d => (L.sha ? L.sha.startsWith(shortOf(d.entry.name)) && (!d.sha || d.sha === L.sha) : d.sha !== null));
-      if (!pick) {
-        // Only a ref (commitPhase adopts it: same point, parent = base), or dirs rx cannot tie to a commit.
-        for (const d of dirs) findings.push({ kind: 'conflict', key: L.key, dir: d.entry.dir, message: `point ${L.key}: ${d.entry.dir} holds the same experiment but ${d.sha ? `was made from commit ${d.sha.slice(0, 12)}, not ${L.sha?.slice(0, 12)}` : 'its commit cannot be found in the clone'}; not adopted (rx doctor --sweep ${sweep} shows more)` });
-        continue;
-      }
-      const sha = L.sha ?? pick.sha!;
-      if (!L.sha) events.push({ t: 'commit', at, key: L.key, sha, ...refsFor(sweep, L.key) });
-      if (!L.pushed) events.push({ t: 'pushed', at, keys: [L.key] });
-      events.push({ t: 'dir', at, key: L.key, dir: pick.entry.dir, remote: i.label }, { t: 'created', at, keys: [L.key] });
-      if (!L.jobs.length) pushJobs(L.key, pick);
-      adopted.push(L.key);
-      findings.push({ kind: 'adopted', key: L.key, dir: pick.entry.dir, message: `point ${L.key}: adopted its existing run directory ${pick.entry.dir} (${describeJobs(pick)}) instead of making a second one` });
-      duplicates(L.key, pick, dirs);
-      continue;
+      this.duplicates(L.key, mine, dirs);
+      return;
     }
-    // Unknown to the ledger: recover the point, under its own number if the evidence names one.
-    // A run dir is recorded only with the commit it was made from.
+    // Only a run dir made from the ledger's commit (or any verified one, when the ledger has none) can be recorded.
+    const pick = dirs.find(d => (L.sha ? L.sha.startsWith(shortOf(d.entry.name)) && (!d.sha || d.sha === L.sha) : d.sha !== null));
+    if (!pick) {
+      // Only a ref (commitPhase adopts it: same point, parent = base), or dirs rx cannot tie to a commit.
+      for (const d of dirs) this.r.findings.push({ kind: 'conflict', key: L.key, dir: d.entry.dir, message: `point ${L.key}: ${d.entry.dir} holds the same experiment but ${d.sha ? `was made from commit ${d.sha.slice(0, 12)}, not ${L.sha?.slice(0, 12)}` : 'its commit cannot be found in the clone'}; not adopted (rx doctor --sweep ${this.sweep} shows more)` });
+      return;
+    }
+    const sha = L.sha ?? pick.sha!;
+    if (!L.sha) this.r.events.push({ t: 'commit', at, key: L.key, sha, ...refsFor(this.sweep, L.key) });
+    if (!L.pushed) this.r.events.push({ t: 'pushed', at, keys: [L.key] });
+    this.r.events.push({ t: 'dir', at, key: L.key, dir: pick.entry.dir, remote: this.i.label }, { t: 'created', at, keys: [L.key] });
+    if (!L.jobs.length) this.pushJobs(L.key, pick);
+    this.r.adopted.push(L.key);
+    this.r.findings.push({ kind: 'adopted', key: L.key, dir: pick.entry.dir, message: `point ${L.key}: adopted its existing run directory ${pick.entry.dir} (${describeJobs(pick)}) instead of making a second one` });
+    this.duplicates(L.key, pick, dirs);
+  }
+
+  /** A point unknown to the ledger: recovered under its own number if the evidence names one; a run dir only with the commit it was made from. */
+  private recoverUnknown(g: Group, dirs: Candidate[]): void {
+    const { at, sweep, i } = this;
     if (i.wanted && !i.wanted(g.doc)) {
       const where = g.dirs.length ? g.dirs.map(d => d.entry.dir).join(', ') : `refs/rx/${sweep}/${g.refKey}`;
-      findings.push({ kind: 'unplanned', message: `${where}: an experiment of sweep '${sweep}' (${canonicalJson(i.varied(g.doc))}) that neither the ledger nor this sweep file has; left alone (rx doctor --sweep ${sweep} --rebuild records it)` });
-      continue;
+      this.r.findings.push({ kind: 'unplanned', message: `${where}: an experiment of sweep '${sweep}' (${canonicalJson(i.varied(g.doc))}) that neither the ledger nor this sweep file has; left alone (rx doctor --sweep ${sweep} --rebuild records it)` });
+      return;
     }
     const pick = dirs.find(d => d.sha !== null);
     const sha = pick?.sha ?? g.refSha ?? null;
     if (!sha) {
-      for (const d of dirs) findings.push({ kind: 'conflict', dir: d.entry.dir, message: `${d.entry.dir} holds an experiment of sweep '${sweep}' the ledger does not know, but its commit cannot be found (not in the target's clone, no ref): not adopted` });
-      continue;
+      for (const d of dirs) this.r.findings.push({ kind: 'conflict', dir: d.entry.dir, message: `${d.entry.dir} holds an experiment of sweep '${sweep}' the ledger does not know, but its commit cannot be found (not in the target's clone, no ref): not adopted` });
+      return;
     }
-    let key = keyOfSha.get(sha) ?? g.refKey;
-    if (key === undefined || claimed.has(key)) key = String(nextKey++);
-    claimed.add(key);
+    let key = this.keyOfSha.get(sha) ?? g.refKey;
+    if (key === undefined || this.claimed.has(key)) key = String(this.nextKey++);
+    this.claimed.add(key);
     const d = g.doc;
-    events.push({ t: 'point', at, key, params: d.params, varied: i.varied(d), hash: d.hash, base: d.base, repeat: d.repeat, ...(d.from ? { from: d.from } : {}) });
-    events.push({ t: 'commit', at, key, sha, ...refsFor(sweep, key) });
-    if (!i.localRefs.has(key)) refsToCreate.set(key, sha);
+    this.r.events.push({ t: 'point', at, key, params: d.params, varied: i.varied(d), hash: d.hash, base: d.base, repeat: d.repeat, ...(d.from ? { from: d.from } : {}) });
+    this.r.events.push({ t: 'commit', at, key, sha, ...refsFor(sweep, key) });
+    if (!i.localRefs.has(key)) this.r.refsToCreate.set(key, sha);
     if (pick) {
-      events.push({ t: 'pushed', at, keys: [key] });
-      events.push({ t: 'dir', at, key, dir: pick.entry.dir, remote: i.label }, { t: 'created', at, keys: [key] });
-      pushJobs(key, pick);
+      this.r.events.push({ t: 'pushed', at, keys: [key] });
+      this.r.events.push({ t: 'dir', at, key, dir: pick.entry.dir, remote: i.label }, { t: 'created', at, keys: [key] });
+      this.pushJobs(key, pick);
     }
-    recovered.push(key);
-    findings.push({ kind: 'recovered', key, ...(pick ? { dir: pick.entry.dir } : {}), message: `point ${key} (${canonicalJson(i.varied(d))}) was not in the ledger: recovered from ${pick ? `its run directory ${pick.entry.dir} (${describeJobs(pick)})` : `refs/rx/${sweep}/${g.refKey}`}` });
-    duplicates(key, pick, dirs);
+    this.r.recovered.push(key);
+    this.r.findings.push({ kind: 'recovered', key, ...(pick ? { dir: pick.entry.dir } : {}), message: `point ${key} (${canonicalJson(i.varied(d))}) was not in the ledger: recovered from ${pick ? `its run directory ${pick.entry.dir} (${describeJobs(pick)})` : `refs/rx/${sweep}/${g.refKey}`}` });
+    this.duplicates(key, pick, dirs);
   }
-  if (i.complete) {
-    const seen = new Set(survey.entries.map(e => trimDir(e.dir)));
-    for (const p of points) {
-      if (p.dir && p.created && !seen.has(trimDir(p.dir))) findings.push({ kind: 'missing', key: p.key, dir: p.dir, message: `point ${p.key}: its run directory ${p.dir} is gone from the target` });
+
+  /** Run dirs the ledger says were made and the complete survey did not find. */
+  private reportMissing(): void {
+    const seen = new Set(this.i.survey.entries.map(e => trimDir(e.dir)));
+    for (const p of this.points) {
+      if (p.dir && p.created && !seen.has(trimDir(p.dir))) this.r.findings.push({ kind: 'missing', key: p.key, dir: p.dir, message: `point ${p.key}: its run directory ${p.dir} is gone from the target` });
     }
   }
-  return { events, findings, refsToCreate, recovered, adopted };
 }
+
+const describeJobs = (c: Candidate) => (c.jobs.length ? `job ${c.jobs.map(j => j.jobId).join(', ')}` : c.unknown ? 'job UNKNOWN' : 'no job yet');
+/** Prefer a run dir with a job, then the oldest. */
+const rank = (a: Candidate, b: Candidate) => Number(b.jobs.length > 0 || b.unknown) - Number(a.jobs.length > 0 || a.unknown) || a.entry.name.localeCompare(b.entry.name);
 
 /** Params that differ from base_config (the varied parameters of a point recovered without its sweep file's plan). */
 export function variedAgainst(baseConfig: Record<string, unknown>): (doc: PointDoc) => Params {
