@@ -16,6 +16,65 @@ export const DEFAULT_LOCK_WAIT_SECONDS = 600;
 const BLOCKED_ADVICE = 'move it away and run rx submit again, or run rx submit --new-dirs to give the point a fresh run directory';
 
 /**
+ * The bash functions of the create script: `mk KEY SHA DIR` makes one run directory (or adopts
+ * the one rx made before a crash). In mk, under the lock, any scratch directory of the run dir is a
+ * dead creator's: rx's own, removed.
+ */
+const MK_FUNCTIONS: ShFragment = sh`rx_blocked=${BLOCKED_ADVICE}
+# rx_same DIR SHA: DIR is a real directory holding SHA's .rx/point.json, byte for byte.
+rx_same() {
+  local want have
+  [ -d "$1" ] && [ ! -L "$1" ] && [ ! -L "$1/.rx" ] && [ -f "$1/.rx/point.json" ] && [ ! -L "$1/.rx/point.json" ] || return 1
+  want=$(git -C "$repo" rev-parse -q --verify "$2:.rx/point.json" 2>/dev/null) && [ -n "$want" ] || return 1
+  have=$(git hash-object --no-filters -- "$1/.rx/point.json" 2>/dev/null) || return 1
+  [ "$want" = "$have" ]
+}
+# rx_tree DIR SHA: every file of SHA's tree is in DIR, unchanged (a job may have added outputs).
+# A byte-exact copy of .rx/point.json next to a planted run.sbatch is not rx's run directory.
+rx_tree() {
+  local entry meta path want have f n=0
+  while IFS= read -r -d '' entry; do
+    meta=\${entry%%$'\t'*}; path=\${entry#*$'\t'}; want=\${meta##* }; f="$1/$path"; n=$((n + 1))
+    case "$meta" in
+      160000*) continue ;;
+      120000*) [ -L "$f" ] && have=$(printf %s "$(readlink -- "$f")" | git hash-object --stdin) || return 1 ;;
+      *) [ -f "$f" ] && [ ! -L "$f" ] && have=$(git hash-object --no-filters -- "$f") || return 1 ;;
+    esac
+    [ "$want" = "$have" ] || return 1
+  done < <(git -C "$repo" ls-tree -r -z --full-tree "$2" 2>/dev/null)
+  [ "$n" -gt 0 ]
+}
+mk() {
+  local key=$1 sha=$2 d=$3
+  if [ -L "$d" ]; then
+    echo "RXERR $key $d is a symbolic link, not a run directory rx made: $rx_blocked"; return
+  elif [ -e "$d" ]; then
+    if rx_same "$d" "$sha" && rx_tree "$d" "$sha"; then echo "RXDIR $key"
+    elif rx_same "$d" "$sha"; then echo "RXERR $key $d holds point $key's .rx/point.json but its files differ from commit \${sha:0:12} (a file of the experiment was changed or replaced): $rx_blocked"
+    elif [ ! -d "$d" ]; then echo "RXERR $key $d exists and is not a directory: $rx_blocked"
+    elif [ ! -f "$d/.rx/point.json" ]; then echo "RXERR $key $d exists and was not made by rx (no .rx/point.json): $rx_blocked"
+    else echo "RXERR $key $d exists but holds another experiment (its .rx/point.json is not that of point $key, commit \${sha:0:12}): $rx_blocked"
+    fi
+    return
+  fi
+  rm -rf -- "$d".rx-partial.*
+  local t="$d.rx-partial.$$" why=
+  : >"$rx_errf"
+  if ! mkdir -p -- "$t" 2>>"$rx_errf"; then why="mkdir: $(rx_why)"
+  elif ! git -C "$repo" archive --format=tar "$sha" 2>>"$rx_errf" | tar -x -C "$t" 2>>"$rx_errf"; then why="git archive | tar: $(rx_why)"
+  elif [ ! -f "$t/.rx/point.json" ]; then why="commit $sha has no .rx/point.json (not an rx experiment commit)"
+  elif [ ! -e "$t/$script" ]; then why="commit $sha has no batch script $script"
+  elif ! mv -T -- "$t" "$d" 2>>"$rx_errf"; then why="mv: $(rx_why)"
+  fi
+  if [ -z "$why" ]; then
+    echo "RXDIR $key"
+  else
+    rm -rf -- "$t" 2>/dev/null
+    echo "RXERR $key cannot create $d from \${sha:0:12}: $why"
+  fi
+}`;
+
+/**
  * Fetches the sweep's temporary branches (and permanent refs) into the target's clone (cloning it
  * if missing), creates each run directory from its commit's tree, then deletes the temporary
  * branches rx made from that clone. Holding a lock in the state dir (one creator at a time; a
@@ -78,60 +137,7 @@ fi`,
       sh`git -C "$repo" fetch -q -- "$url" ${`refs/heads/rx/${s}/*:refs/heads/rx/${s}/*`} ${`refs/rx/${s}/*:refs/rx/${s}/*`} 2>"$rx_errf" || { echo "RXFATAL cannot fetch the sweep's branches from $url into $repo: $(rx_why) (if git said 'rejected', $repo holds refs of the same sweep name from another repository: give this repository its own remote.repo)" >&2; exit 3; }`,
     );
   }
-  // In mk, under the lock, any scratch directory of the run dir is a dead creator's: rx's own, removed.
-  lines.push(sh`rx_blocked=${BLOCKED_ADVICE}
-# rx_same DIR SHA: DIR is a real directory holding SHA's .rx/point.json, byte for byte.
-rx_same() {
-  local want have
-  [ -d "$1" ] && [ ! -L "$1" ] && [ ! -L "$1/.rx" ] && [ -f "$1/.rx/point.json" ] && [ ! -L "$1/.rx/point.json" ] || return 1
-  want=$(git -C "$repo" rev-parse -q --verify "$2:.rx/point.json" 2>/dev/null) && [ -n "$want" ] || return 1
-  have=$(git hash-object --no-filters -- "$1/.rx/point.json" 2>/dev/null) || return 1
-  [ "$want" = "$have" ]
-}
-# rx_tree DIR SHA: every file of SHA's tree is in DIR, unchanged (a job may have added outputs).
-# A byte-exact copy of .rx/point.json next to a planted run.sbatch is not rx's run directory.
-rx_tree() {
-  local entry meta path want have f n=0
-  while IFS= read -r -d '' entry; do
-    meta=\${entry%%$'\t'*}; path=\${entry#*$'\t'}; want=\${meta##* }; f="$1/$path"; n=$((n + 1))
-    case "$meta" in
-      160000*) continue ;;
-      120000*) [ -L "$f" ] && have=$(printf %s "$(readlink -- "$f")" | git hash-object --stdin) || return 1 ;;
-      *) [ -f "$f" ] && [ ! -L "$f" ] && have=$(git hash-object --no-filters -- "$f") || return 1 ;;
-    esac
-    [ "$want" = "$have" ] || return 1
-  done < <(git -C "$repo" ls-tree -r -z --full-tree "$2" 2>/dev/null)
-  [ "$n" -gt 0 ]
-}
-mk() {
-  local key=$1 sha=$2 d=$3
-  if [ -L "$d" ]; then
-    echo "RXERR $key $d is a symbolic link, not a run directory rx made: $rx_blocked"; return
-  elif [ -e "$d" ]; then
-    if rx_same "$d" "$sha" && rx_tree "$d" "$sha"; then echo "RXDIR $key"
-    elif rx_same "$d" "$sha"; then echo "RXERR $key $d holds point $key's .rx/point.json but its files differ from commit \${sha:0:12} (a file of the experiment was changed or replaced): $rx_blocked"
-    elif [ ! -d "$d" ]; then echo "RXERR $key $d exists and is not a directory: $rx_blocked"
-    elif [ ! -f "$d/.rx/point.json" ]; then echo "RXERR $key $d exists and was not made by rx (no .rx/point.json): $rx_blocked"
-    else echo "RXERR $key $d exists but holds another experiment (its .rx/point.json is not that of point $key, commit \${sha:0:12}): $rx_blocked"
-    fi
-    return
-  fi
-  rm -rf -- "$d".rx-partial.*
-  local t="$d.rx-partial.$$" why=
-  : >"$rx_errf"
-  if ! mkdir -p -- "$t" 2>>"$rx_errf"; then why="mkdir: $(rx_why)"
-  elif ! git -C "$repo" archive --format=tar "$sha" 2>>"$rx_errf" | tar -x -C "$t" 2>>"$rx_errf"; then why="git archive | tar: $(rx_why)"
-  elif [ ! -f "$t/.rx/point.json" ]; then why="commit $sha has no .rx/point.json (not an rx experiment commit)"
-  elif [ ! -e "$t/$script" ]; then why="commit $sha has no batch script $script"
-  elif ! mv -T -- "$t" "$d" 2>>"$rx_errf"; then why="mv: $(rx_why)"
-  fi
-  if [ -z "$why" ]; then
-    echo "RXDIR $key"
-  else
-    rm -rf -- "$t" 2>/dev/null
-    echo "RXERR $key cannot create $d from \${sha:0:12}: $why"
-  fi
-}`);
+  lines.push(MK_FUNCTIONS);
   for (const d of opts.dirs) lines.push(sh`mk ${d.key} ${d.sha} ${sh.path(d.dir)}`);
   if (opts.fetchUrl !== null && opts.branches.length) {
     // Only the temporary branches rx made (named in the ledger), never others of that name space.
