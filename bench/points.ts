@@ -2,10 +2,17 @@
 // base_config, paramHash of every point, de-duplication), each scenario in a fresh Node process so
 // its time is a cold start (no JIT warm-up from earlier scenarios) and its peak RSS is its own.
 // Targets: ≤ 2 s and ≤ 300 MB RSS per scenario.
+// Then a million points (issue 10): a 100 × 100 × 100 grid planned in a fresh process (target ≤ 5 s,
+// ≤ 500 MB), and whole `rx submit --dry-run --json` processes of 100 000 points on a temp repository
+// (target ≤ 10 s; --limit 0 and the default 20 diffs), checked to be one parseable JSON array.
 //
 //   benchPlanning(say)                      from bench/run.ts
 //   node --import tsx bench/points.ts       on its own (prints the same lines)
 import { fileURLToPath } from 'node:url';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { run } from '../src/proc.ts';
 import { planPoints, type PlanDefinition } from '../src/sweep/plan.ts';
 import { grid, linspace, logspace, plist, zip, intspace } from '../src/sweep/space.ts';
@@ -43,6 +50,12 @@ const SCENARIOS: Record<string, { label: string; def: () => PlanDefinition }> = 
   },
 };
 
+const MILLION: { label: string; def: () => PlanDefinition } = {
+  label: 'dimensions grid 100 × 100 × 100 = 1 000 000',
+  def: () => ({ base_config, maxPoints: 1_000_000, dimensions: { a: linspace(0, 1, 100), b: logspace(1e-3, 1e3, 100), c: linspace(-1, 1, 100) } }),
+};
+SCENARIOS.million = MILLION;
+
 interface Measure { points: number; seconds: number; rssStartMB: number; rssEndMB: number; peakMB: number }
 
 /** Runs one scenario in this process and returns its measurements. */
@@ -54,7 +67,8 @@ function measure(name: string): Measure {
   const plan = planPoints(scenario.def());
   const seconds = (performance.now() - t0) / 1000;
   const rss1 = process.memoryUsage().rss;
-  if (plan.points.length !== N || !plan.points.every(p => p.hash.length === 64)) throw new Error(`${name}: planned ${plan.points.length} points, expected ${N}`);
+  const n = name === 'million' ? 1_000_000 : N;
+  if (plan.points.length !== n || !plan.points.every(p => p.hash.length === 64)) throw new Error(`${name}: planned ${plan.points.length} points, expected ${N}`);
   return { points: plan.points.length, seconds, rssStartMB: rss0 / 2 ** 20, rssEndMB: rss1 / 2 ** 20, peakMB: process.resourceUsage().maxRSS / 1024 };
 }
 
@@ -62,15 +76,74 @@ export async function benchPlanning(say: (line: string) => void): Promise<void> 
   say(`### Planning ${N.toLocaleString('en')} points (hashing included; each scenario in a fresh process)\n`);
   const self = fileURLToPath(import.meta.url);
   for (const [name, s] of Object.entries(SCENARIOS)) {
+    if (name === 'million') continue;
     const r = await run([process.execPath, '--import', 'tsx', self, '--child', name], { cwd: fileURLToPath(new URL('..', import.meta.url)), where: `bench planning ${name}` });
     const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
     const ok = m.seconds <= TARGET_S && m.peakMB <= TARGET_MB;
     say(`- ${s.label}: **${m.seconds.toFixed(2)} s** (target ≤ ${TARGET_S} s), RSS ${m.rssStartMB.toFixed(0)} → ${m.rssEndMB.toFixed(0)} MB (+${(m.rssEndMB - m.rssStartMB).toFixed(0)} MB), **peak ${m.peakMB.toFixed(0)} MB** (target ≤ ${TARGET_MB} MB)${ok ? '' : ' — OVER TARGET'}`);
+  }
+  await benchMillion(say);
+}
+
+/** Peak RSS and wall time of a whole process (GNU time's %M: maximum resident set, KB). */
+async function timed(argv: string[], cwd: string, stdout?: string): Promise<{ seconds: number; peakMB: number }> {
+  const t0 = performance.now();
+  const r = await run(['/usr/bin/time', '-f', '%M', 'sh', '-c', '"$@" > "$0"', stdout ?? '/dev/null', ...argv], { cwd, where: 'bench million' });
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, peakMB: Number(r.stderr.trim().split('\n').pop()) / 1024 };
+}
+
+/** Counts the elements of a JSON array written one per line by `rx submit --dry-run --json`, parsing each. */
+async function countJsonArray(file: string): Promise<number> {
+  let n = 0;
+  let rest = '';
+  let closed = false;
+  for await (const chunk of createReadStream(file, 'utf8')) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) {
+      if (l === '[' || l === '') continue;
+      if (l === ']') { closed = true; continue; }
+      JSON.parse(l.endsWith(',') ? l.slice(0, -1) : l);
+      n++;
+    }
+  }
+  if (!closed) throw new Error('the JSON array is not closed');
+  return n;
+}
+
+export async function benchMillion(say: (line: string) => void): Promise<void> {
+  say('\n### A million points (issue 10)\n');
+  const self = fileURLToPath(import.meta.url);
+  const rootDir = fileURLToPath(new URL('..', import.meta.url));
+  const r = await run([process.execPath, '--import', 'tsx', self, '--child', 'million'], { cwd: rootDir, where: 'bench planning million' });
+  const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
+  say(`- plan ${MILLION.label} (planPoints, fresh process): **${m.seconds.toFixed(2)} s** (target ≤ 5 s), **peak ${m.peakMB.toFixed(0)} MB** (target ≤ 500 MB)${m.seconds <= 5 && m.peakMB <= 500 ? '' : ' — OVER TARGET'}`);
+  const tmp = await mkdtemp(join(tmpdir(), 'rx-bench-million-'));
+  try {
+    const work = join(tmp, 'work');
+    await cp(join(rootDir, 'examples/quickstart'), work, { recursive: true });
+    for (const argv of [['init', '-q', '-b', 'main'], ['config', 'user.name', 'bench'], ['config', 'user.email', 'bench@rx.invalid'], ['add', '-A'], ['commit', '-qm', 'base']]) await run(['git', ...argv], { cwd: work, where: 'bench git' });
+    await writeFile(join(tmp, 'big.json'), JSON.stringify({
+      name: 'big', branch: 'main', maxPoints: 100_000, patcher: { type: 'mesa', file: 'inlist' }, remote: { host: 'local', output: join(tmp, 'runs') },
+      dimensions: { initial_mass: { linspace: [1, 10, 100] }, initial_z: { linspace: [0.001, 0.04, 100] }, n_steps: { intspace: [1, 10] } },
+    }));
+    const rxBin = join(rootDir, 'bin/rx.js');
+    for (const extra of [['--limit', '0'], []]) {
+      const out = join(tmp, 'plan.json');
+      const t = await timed([process.execPath, rxBin, 'submit', '--sweep', join(tmp, 'big.json'), '--dry-run', '--json', ...extra], work, out);
+      const n = await countJsonArray(out);
+      if (n !== N) throw new Error(`dry run listed ${n} points, expected ${N}`);
+      say(`- \`rx submit --dry-run --json${extra.length ? ' ' + extra.join(' ') : ''}\`, ${N.toLocaleString('en')} points (whole process, dist/): **${t.seconds.toFixed(2)} s** (target ≤ 10 s), peak ${t.peakMB.toFixed(0)} MB${t.seconds <= 10 ? '' : ' — OVER TARGET'}`);
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--child');
   if (i >= 0) console.log(JSON.stringify(measure(process.argv[i + 1]!)));
+  else if (process.argv.includes('--million')) await benchMillion(line => console.log(line));
   else await benchPlanning(line => console.log(line));
 }

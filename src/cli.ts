@@ -40,16 +40,18 @@ function registerSubmission(p: Command): void {
     .requiredOption('-s, --sweep <file>', 'sweep file (.ts, .js, .json or .yaml)')
     .option('--repeat', 'submit points whose parameters were already submitted again, as new experiments')
     .option('-n, --dry-run', 'print the plan (points, hashes, skipped points, run directory names, the diff of each patch) and create nothing')
-    .option('--limit <k>', 'with --dry-run: show at most k diffs', v => positiveInt(v, '--limit'))
+    .option('--limit <k>', 'with --dry-run: compute and show the diffs of the first k new points (default 20; 0: none)', v => positiveInt(v, '--limit'))
     .option('--extend <n>', 'sampled sweeps: submit n more points continuing the same sequence (no repeats)', v => positiveInt(v, '--extend'))
     .option('--new-dirs', 'give points whose run directory could not be made (a file, symlink or foreign directory in the way) a fresh run directory name')
     .option('--lock-timeout <seconds>', "how long to wait for another process holding the target's run-directory lock (default 600)", v => positiveInt(v, '--lock-timeout'))
-    .option('--json', 'print one JSON record per point instead of the summary')
+    .option('--json', 'print one JSON record per point instead of the summary (with --dry-run: written as the points are planned)')
+    .option('--jsonl', 'with --dry-run: print one JSON object per line (for scripts)')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
       if (o.limit !== undefined && !o.dryRun) throw new ConfigError('--limit only applies to a dry run: add --dry-run (-n), or leave --limit out to submit every point');
+      if (o.jsonl && !o.dryRun) throw new ConfigError('--jsonl only applies to a dry run: add --dry-run (-n), or use --json');
       const { submit } = await import('./commands/submit.ts');
-      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json, dryRun: o.dryRun, limit: o.limit, extend: o.extend, newDirs: o.newDirs, lockTimeout: o.lockTimeout });
+      const r = await submit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, repeat: o.repeat, json: o.json || o.jsonl, jsonl: o.jsonl, dryRun: o.dryRun, limit: o.limit, extend: o.extend, newDirs: o.newDirs, lockTimeout: o.lockTimeout });
       if (o.json && !o.dryRun) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
       if (r.failed) process.exitCode = 6;
     });

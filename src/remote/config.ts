@@ -24,12 +24,17 @@ export interface RemoteConfig {
   origin?: string;
   /** Most jobs the shell scheduler runs at once (default: nproc of the target). */
   maxParallel?: number;
+  /**
+   * Slurm: points sharing one batch script go as job arrays (default). `false`: one job per point;
+   * `maxSize`: most tasks per array (below the cluster's MaxArraySize); `throttle`: most tasks running at once (`%k`).
+   */
+  array?: boolean | { maxSize?: number; throttle?: number };
 }
 
 /** A validated remote: host, scheduler and script always set. */
 export type RemoteSpec = Required<Pick<RemoteConfig, 'host' | 'scheduler' | 'script'>> & RemoteConfig;
 
-const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel']);
+const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel', 'array']);
 export function validateRemote(r: unknown, where = 'remote'): RemoteSpec {
   if (r === undefined) return { host: 'local', scheduler: 'shell', script: 'run.sbatch' };
   if (!isObject(r)) throw new ConfigError(`${where}: expected an object like { host, repo, output }`);
@@ -51,6 +56,14 @@ export function validateRemote(r: unknown, where = 'remote'): RemoteSpec {
   if (r.sbatchArgs !== undefined && !(Array.isArray(r.sbatchArgs) && r.sbatchArgs.every(a => typeof a === 'string' && !a.includes('\0')))) throw new ConfigError(`${where}.sbatchArgs: expected a list of strings, e.g. ['--time=1:00:00']`);
   if (r.strictHostKeyChecking !== undefined && r.strictHostKeyChecking !== 'yes' && r.strictHostKeyChecking !== 'accept-new') throw new ConfigError(`${where}.strictHostKeyChecking: expected 'yes' or 'accept-new'`);
   if (r.maxParallel !== undefined && !(Number.isInteger(r.maxParallel) && (r.maxParallel as number) > 0)) throw new ConfigError(`${where}.maxParallel: expected a positive integer`);
+  if (r.array !== undefined && typeof r.array !== 'boolean') {
+    if (!isObject(r.array)) throw new ConfigError(`${where}.array: expected false (one job per point), true, or { maxSize, throttle }`);
+    for (const k of Object.keys(r.array)) if (k !== 'maxSize' && k !== 'throttle') throw new ConfigError(`${where}.array.${k}: unknown option; known: maxSize, throttle`);
+    for (const k of ['maxSize', 'throttle'] as const) {
+      const v = r.array[k];
+      if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) throw new ConfigError(`${where}.array.${k}: expected a positive integer`);
+    }
+  }
   if (!local) {
     if (!r.repo) throw new ConfigError(`${where}.repo: required for host '${host}': the path of the clone of origin on the cluster (created if missing), e.g. '~/rx/myproject'`);
     if (!r.output) throw new ConfigError(`${where}.output: required for host '${host}': the directory under which run directories are created, e.g. '~/runs'`);

@@ -33,18 +33,49 @@ export interface DryRunInput {
   outputRoot: string;
 }
 
-export async function planDryRun(i: DryRunInput): Promise<PlannedPoint[]> {
+/** Diffs a dry run computes when --limit is not given (the first fresh points'); --limit K asks for K. */
+export const DEFAULT_DIFFS = 20;
+
+export interface DryRunPlan {
+  /** Points in the plan: fresh ones (in key order), then skipped and resumed ones. */
+  total: number;
+  fresh: number;
+  resuming: number;
+  skipped: number;
+  /** Fresh points whose diff was computed (the first `diffs`); the others have `diff: null`. */
+  diffs: number;
+  /** The points, made one at a time as they are read (diffs included), so a million-point plan is never held as objects or as one string. */
+  points(): Generator<PlannedPoint>;
+}
+
+/**
+ * The dry run's plan. Every commit is computed in one fast-import process (previewCommits, the same
+ * path a submission takes); the per-point records are produced lazily, and only the first `diffs`
+ * fresh points get a diff (default DEFAULT_DIFFS: diffing 100 000 patches is most of the work).
+ */
+export async function planDryRun(i: DryRunInput, diffs = DEFAULT_DIFFS): Promise<DryRunPlan> {
   const shas = await previewCommits(i.repo, i.base, i.sweep, i.fresh, i.changes);
   const prefixes = uniquePrefixes([...i.existingShas, ...shas.values()]);
   const when = new Date();
-  const paths = [...new Set(i.fresh.flatMap(p => (i.changes.get(p.key) ?? []).map(c => c.path)))];
+  const withDiff = i.fresh.slice(0, Math.max(0, diffs));
+  const paths = [...new Set(withDiff.flatMap(p => (i.changes.get(p.key) ?? []).map(c => c.path)))];
   const blobs = paths.length ? await git(i.repo, verbs.readBlobs(paths.map(p => `${i.base}:${p}`))) : [];
   const before = new Map(paths.map((p, j) => [p, blobs[j]?.toString('utf8') ?? '']));
-  const fresh: PlannedPoint[] = i.fresh.map(p => {
-    const sha = shas.get(p.key)!;
-    const diff = (i.changes.get(p.key) ?? []).map(c => createTwoFilesPatch(`a/${c.path}`, `b/${c.path}`, before.get(c.path) ?? '', c.content?.toString('utf8') ?? '', i.base.slice(0, 12), `point ${p.key}`)).join('');
-    return { key: p.key, params: p.params, varied: p.varied, hash: p.hash, skipped: false, resuming: false, dir: `${i.outputRoot}/${runDirName(i.sweep, when, prefixes.get(sha)!)}`, sha, diff };
-  });
-  const skipped: PlannedPoint[] = i.skipped.map(s => ({ key: s.key, params: s.params, varied: s.varied, hash: s.hash, skipped: !s.resumed, resuming: s.resumed, dir: s.dir, sha: s.sha, diff: null }));
-  return [...fresh, ...skipped];
+  const diffOf = (p: PointToBuild) => (i.changes.get(p.key) ?? []).map(c => createTwoFilesPatch(`a/${c.path}`, `b/${c.path}`, before.get(c.path) ?? '', c.content?.toString('utf8') ?? '', i.base.slice(0, 12), `point ${p.key}`)).join('');
+  const resuming = i.skipped.filter(s => s.resumed).length;
+  return {
+    total: i.fresh.length + i.skipped.length,
+    fresh: i.fresh.length,
+    resuming,
+    skipped: i.skipped.length - resuming,
+    diffs: withDiff.length,
+    *points() {
+      for (let n = 0; n < i.fresh.length; n++) {
+        const p = i.fresh[n]!;
+        const sha = shas.get(p.key)!;
+        yield { key: p.key, params: p.params, varied: p.varied, hash: p.hash, skipped: false, resuming: false, dir: `${i.outputRoot}/${runDirName(i.sweep, when, prefixes.get(sha)!)}`, sha, diff: n < withDiff.length ? diffOf(p) : null };
+      }
+      for (const s of i.skipped) yield { key: s.key, params: s.params, varied: s.varied, hash: s.hash, skipped: !s.resumed, resuming: s.resumed, dir: s.dir, sha: s.sha, diff: null };
+    },
+  };
 }

@@ -159,7 +159,7 @@ async function deleteOnOrigin(c: SubmissionContext, branches: string[]): Promise
 /** Submits every created, never-submitted point in one script. */
 export async function jobsPhase(c: SubmissionContext, ledger: Ledger, target: Target): Promise<void> {
   const toSubmit = [...ledger.state().points.values()].filter(p => p.created && p.jobs.length === 0);
-  await submitJobs(target, ledger, c.remote, toSubmit.map(p => ({ key: p.key, dir: p.dir!, attempt: 1 })), { phase: 'submit', out: c.out });
+  await submitJobs(target, ledger, c.remote, toSubmit.map(p => ({ key: p.key, dir: p.dir!, sha: p.sha, attempt: 1 })), { phase: 'submit', out: c.out, top: c.top });
 }
 
 /** Refs `git push --porcelain` reports deleted (`-`) or already absent/up to date (`=`). */

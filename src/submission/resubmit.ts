@@ -30,7 +30,7 @@ export async function resubmitFailed(ctx: RepoContext, sweeps: string[], out: Ou
           await refreshStates(target, ledger);
           const again = [...ledger.state().points.values()].filter(p => finished(p) && RERUNNABLE.has(p.status!.state));
           if (!again.length) return;
-          const sub = await submitJobs(target, ledger, ledger.state().sweep!.remote, again.map(p => ({ key: p.key, dir: p.dir!, attempt: p.jobs.at(-1)!.attempt + 1 })), { phase: 'resubmit', out });
+          const sub = await submitJobs(target, ledger, ledger.state().sweep!.remote, again.map(p => ({ key: p.key, dir: p.dir!, sha: p.sha, attempt: p.jobs.at(-1)!.attempt + 1 })), { phase: 'resubmit', out, top: ctx.top });
           const byKey = new Map(again.map(p => [p.key, p]));
           for (const j of sub.jobs) {
             const p = byKey.get(j.key)!;

@@ -18,7 +18,7 @@ import { openTarget, outputRoot, remoteLabel, type Target } from '../remote/targ
 import { stageRows } from '../results/stage-rows.ts';
 import type { Out } from '../ui.ts';
 import { PhaseClock } from './crash.ts';
-import { planDryRun, type PlannedPoint as DryRunPoint } from './dry-run.ts';
+import { planDryRun, type DryRunPlan } from './dry-run.ts';
 import { planSubmission, type SubmissionPlan, type SweepPoint } from './plan.ts';
 import { cleanPhase, commitPhase, createPhase, dirsPhase, jobsPhase, needsTarget, pushPhase, type SubmissionContext } from './phases.ts';
 import { applyReconciliation, gatherEvidence, reconcile, variedAgainst } from './reconcile.ts';
@@ -30,6 +30,8 @@ export interface SubmitOptions {
   repeat?: boolean;
   /** Show the plan (points, hashes, skips, run dir names, diffs) and create nothing. */
   dryRun?: boolean;
+  /** With dryRun: how many diffs to compute (default DEFAULT_DIFFS). */
+  diffs?: number;
   /** Sampled sweeps: draw this many more samples of the same sequence. */
   extend?: number;
   /** Points whose run directory is blocked (something else in the way) get a fresh run directory name. */
@@ -63,8 +65,8 @@ export interface SubmitResult {
   timings: Record<string, number>;
   /** Experiments found on the target that the ledger did not know (adopted, not submitted again). */
   recovered?: number;
-  /** With dryRun: the plan, one entry per point of the sweep file. */
-  plan?: DryRunPoint[];
+  /** With dryRun: the plan, one entry per point of the sweep file (made as they are read). */
+  plan?: DryRunPlan;
 }
 
 /** The sweep file, checked, with the facts of the repository it is submitted from. */
@@ -118,7 +120,7 @@ async function submitLocked(ctx: RepoContext, opts: SubmitOptions, checked: Chec
   checkUnbuiltBases(c, state, plan, sweep.def.branch);
   // Validation pass: every patch must apply before anything is written.
   let changes = await computeChanges(c.top, c.base, c.name, sweep.def.patcher, [...plan.unbuilt, ...plan.fresh]);
-  if (opts.dryRun) return dryRun(c, state, plan, changes, clock);
+  if (opts.dryRun) return dryRun(c, state, plan, changes, clock, opts.diffs);
 
   await ensureExcluded(ctx);
   let target: Target | null = null;
@@ -258,12 +260,12 @@ async function sweepPoints(ctx: RepoContext, opts: SubmitOptions, state: SweepSt
   return { points: staged.points, select: staged.select };
 }
 
-async function dryRun(c: SubmissionContext, state: SweepState, plan: SubmissionPlan, changes: Awaited<ReturnType<typeof computeChanges>>, clock: PhaseClock): Promise<SubmitResult> {
+async function dryRun(c: SubmissionContext, state: SweepState, plan: SubmissionPlan, changes: Awaited<ReturnType<typeof computeChanges>>, clock: PhaseClock, diffs?: number): Promise<SubmitResult> {
   const points = await planDryRun({
     repo: c.top, base: c.base, sweep: c.name, fresh: plan.fresh, changes, outputRoot: c.outputRoot,
     skipped: plan.skipped.map(s => { const p = state.points.get(s.key); return { ...s, varied: p?.varied ?? {}, dir: p?.dir ?? null, sha: p?.sha ?? null }; }),
     existingShas: [...state.points.values()].flatMap(p => (p.sha ? [p.sha] : [])),
-  });
+  }, diffs);
   return { sweep: c.name, remote: c.label, submitted: 0, skipped: plan.skipped.length, failed: 0, records: [], timings: clock.ms, plan: points };
 }
 

@@ -396,7 +396,7 @@ test('2a. escape attempts on the embedded default (local, shell scheduler)', { t
           try { got = await SINKS[name]!(rec.dir); } catch (e) { got = `(error: ${(e as Error).message.split('\n')[0]})`; }
           if (got !== v) problems.push(`${name} reads back ${JSON.stringify(got)?.slice(0, 120)}`);
         }
-        const slurmOut = (await readdir(rec.dir)).filter(f => /^slurm-\d+\.out$/.test(f));
+        const slurmOut = (await readdir(rec.dir)).filter(f => /^slurm-\d+(_\d+)?\.out$/.test(f));
         const outText = slurmOut[0] ? await readFile(join(rec.dir, slurmOut[0]), 'utf8') : '';
         if (/pwned|command not found|syntax error/.test(outText)) problems.push(`the job's output shows shell evaluation: ${first(outText)}`);
       }

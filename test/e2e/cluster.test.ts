@@ -47,13 +47,14 @@ test('slurm over ssh: 6 points → one push, one connection, 6 run dirs, 6 sbatc
   const { g, env } = s;
   const recs = await rxJson<Rec[]>(['submit', '--sweep', 'cluster.sweep.ts'], { cwd: g.work, env });
   assert.equal(recs.length, 6);
-  assert.ok(recs.every(r => r.status === 'submitted' && /^\d+$/.test(r.jobId)), JSON.stringify(recs));
+  // One run.sbatch for all 6 points: one job array (test/e2e/array-slurm.test.ts), a task per point.
+  assert.ok(recs.every(r => r.status === 'submitted' && /^\d+_\d+$/.test(r.jobId)), JSON.stringify(recs));
   assert.equal(new Set(recs.map(r => r.jobId)).size, 6);
   const clone = onCluster(s, `~/${s.clusterDir}/repo`);
   for (const r of recs) {
     assert.match(r.dir, new RegExp(`^~/${s.clusterDir}/runs/onslurm_time_\\d{4}(_\\d\\d){5}_sha_${r.sha.slice(0, 7)}[0-9a-f]*$`));
     const dir = onCluster(s, r.dir);
-    await assertDirIsTree(dir, g.work, r.sha, /^(slurm-\d+\.out|history\.data)$/);
+    await assertDirIsTree(dir, g.work, r.sha, /^(slurm-\d+_\d+\.out|history\.data)$/);
     const point = JSON.parse(await readFile(join(dir, '.rx/point.json'), 'utf8'));
     assert.deepEqual(point, { sweep: 'onslurm', params: r.params, hash: paramHash(r.params), base: s.base });
   }
@@ -78,8 +79,10 @@ test('slurm over ssh: 6 points → one push, one connection, 6 run dirs, 6 sbatc
   // The job really ran in its run directory: its output is there.
   for (const r of recs) assert.match(await readFile(join(onCluster(s, r.dir), 'history.data'), 'utf8'), /model_number/);
   // Accounting agrees (sacct as the cluster user).
-  const sacct = await runAsCluster(`sacct -n -P -X -j ${recs.map(r => r.jobId).join(',')} -o JobID,State`);
-  assert.equal(sacct.stdout.trim().split('\n').filter(l => l.endsWith('|COMPLETED')).length, 6);
+  await eventually('sacct to record 6 COMPLETED tasks', 60_000, async () => {
+    const sacct = await runAsCluster(`sacct -n -P -X -j ${recs.map(r => r.jobId).join(',')} -o JobID,State`);
+    return sacct.stdout.trim().split('\n').filter(l => l.endsWith('|COMPLETED')).length === 6 ? true : undefined;
+  });
 
   // Idempotent: a second submit submits nothing.
   const again = await rxJson<Rec[]>(['submit', '--sweep', 'cluster.sweep.ts'], { cwd: g.work, env });
@@ -107,7 +110,8 @@ test('unknown host key is refused with how to accept it; nothing reaches the clu
 
 test('slurm crash safety: SIGKILL while submitting, re-run → exactly 6 jobs', async t => {
   for (const at of ['create-1', 'submit-1']) {
-    const s = await setup(t);
+    // One job per point (arrays: test/e2e/array-slurm.test.ts), so Slurm's WorkDir names each run dir.
+    const s = await setup(t, ', array: false');
     if (!s) return;
     const { g, env } = s;
     const crashed = await rx(['submit', '--sweep', 'cluster.sweep.ts'], { cwd: g.work, env: { ...env, RX_CRASH_AFTER: at }, allowFailure: true });

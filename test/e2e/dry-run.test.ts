@@ -62,3 +62,38 @@ test('dry run after a submission marks already-submitted points as skipped; dupl
   const text = await rx(['sweeps'], { cwd: g.work });
   assert.match(text.stdout, /^dups\s+2\s+2\s+0\s+local/m);
 });
+
+test('--dry-run --json is written as the points are planned (one JSON array) and --jsonl gives the same points one per line; diffs are bounded by --limit; nothing is created', async t => {
+  const g = await gitdir(t, { origin: true, copy: quickstart });
+  // 30 points: more than the default number of diffs (20).
+  await writeFile(join(g.root, 'grid.json'), JSON.stringify({
+    name: 'grid', branch: 'main', dimensions: { initial_mass: [1, 2, 3, 4, 5, 6], initial_z: [0.01, 0.02, 0.03, 0.04, 0.05] }, patcher: { type: 'mesa', file: 'inlist' },
+  }));
+  const objectsBefore = await g.git.raw(['count-objects', '-v']);
+  const sweep = ['submit', '--sweep', join(g.root, 'grid.json'), '--dry-run'];
+  const json = await rx([...sweep, '--json'], { cwd: g.work });
+  const array = JSON.parse(json.stdout) as Plan[];
+  assert.equal(array.length, 30);
+  assert.equal(array.filter(p => p.diff !== null).length, 20, 'default: the first 20 new points get a diff');
+  assert.ok(array.slice(0, 20).every(p => p.diff !== null));
+  const lines = (await rx([...sweep, '--jsonl', '--limit', '30'], { cwd: g.work })).stdout.split('\n');
+  assert.equal(lines.pop(), '', 'ends with a newline');
+  const jsonl = lines.map(l => JSON.parse(l) as Plan);
+  assert.equal(jsonl.length, 30);
+  const content = (p: Plan) => ({ key: p.key, params: p.params, hash: p.hash, skipped: p.skipped });
+  assert.deepEqual(jsonl.map(content), array.map(content));
+  assert.ok(jsonl.every(p => p.sha && p.dir && p.diff), 'every point has a sha, a run dir and (with --limit 30) a diff');
+  assert.deepEqual(jsonl.slice(0, 20).map(p => p.diff!.replace(/^\+\+\+ .*$/m, '')), array.slice(0, 20).map(p => p.diff!.replace(/^\+\+\+ .*$/m, '')));
+  assert.equal(new Set(jsonl.map(p => p.sha)).size, 30);
+  for (const p of jsonl) assert.equal(p.hash, paramHash(p.params));
+  const none = JSON.parse((await rx([...sweep, '--json', '--limit', '0'], { cwd: g.work })).stdout) as Plan[];
+  assert.ok(none.length === 30 && none.every(p => p.diff === null && p.sha), '--limit 0: no diffs, commits still previewed');
+  const human = await rx([...sweep, '--limit', '0'], { cwd: g.work });
+  assert.match(human.stdout, /30 more diffs; --limit 30 shows all/);
+  await assert.rejects(access(join(g.work, '.rx')));
+  assert.equal((await refs(join(g.work, '.git'), 'refs/')).size, 2, 'only main and origin/main');
+  assert.equal(await g.git.raw(['count-objects', '-v']), objectsBefore, 'no objects written to the user repository');
+  const refused = await rx(['submit', '--sweep', join(g.root, 'grid.json'), '--jsonl'], { cwd: g.work, allowFailure: true });
+  assert.notEqual(refused.exitCode, 0);
+  assert.match(refused.stderr, /--jsonl only applies to a dry run/);
+});

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { chmod, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clusterSession, runAsCluster, type ClusterSession } from '../helpers/cluster.ts';
+import { slurmJobsByDir } from '../helpers/adversarial.ts';
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
 import { rx, rxJson } from '../helpers/rx.ts';
 import { refs } from '../helpers/assertions.ts';
@@ -113,8 +114,8 @@ test('slurm: a rolled-back ledger with a job-id marker lost: rx submit adopts ev
   // Slurm knows exactly one job per run directory (scontrol keeps finished jobs for MinJobAge).
   const home = c.info.clusterHome;
   const wanted = [...after.values()].map(p => p.dir!.replace(/^~\//, `${home}/`));
-  const q = await runAsCluster('scontrol show job -o');
-  const jobs = q.stdout.split('\n').map(l => /WorkDir=(\S+)/.exec(l)?.[1]).filter((w): w is string => !!w && wanted.includes(w));
+  const byDir = await slurmJobsByDir(`${home}/${c.dir}/runs/`);
+  const jobs = wanted.flatMap(w => [...(byDir.get(w) ?? [])]);
   assert.equal(jobs.length, 4, `slurm has ${jobs.length} jobs for these 4 run dirs`);
   assert.equal(all.filter(x => x.status === 'submitted').length, 2);
 });

@@ -142,16 +142,41 @@ export function shellJobsByDir(home: string): Map<string, string[]> {
   return out;
 }
 
-/** Slurm jobs (controller and accounting) whose working directory is below `under`, by work dir. */
+/** `1-3,5%2` → [1, 2, 3, 5]. */
+function expandTasks(spec: string): number[] {
+  const out: number[] = [];
+  for (const part of spec.replace(/%\d+$/, '').split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m) for (let i = Number(m[1]); i <= Number(m[2] ?? m[1]); i++) out.push(i);
+  }
+  return out;
+}
+
+/** Slurm jobs (controller and accounting) whose working directory (an rx array task's: its run dir) is below `under`, by work dir. */
 export async function slurmJobsByDir(under: string): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
+  const taskDirs = new Map<string, string[]>();
   const add = (id: string | undefined, wd: string | undefined) => {
-    if (!id || !wd || !wd.startsWith(under)) return;
+    if (!id || !wd) return;
+    // An rx job array's work dir is its directory in the state dir: task t ran in line t+1 of its `dirs`.
+    const task = /^\d+_(\d+)$/.exec(id);
+    if (task && existsSync(join(wd, 'dirs'))) {
+      if (!taskDirs.has(wd)) taskDirs.set(wd, readFileSync(join(wd, 'dirs'), 'utf8').split('\n'));
+      const dir = taskDirs.get(wd)![Number(task[1])];
+      if (dir && dir.startsWith(under)) out.set(dir, (out.get(dir) ?? new Set()).add(id));
+      return;
+    }
+    if (!wd.startsWith(under)) return;
     const base = id.replace(/[._+].*$/, '');
     out.set(wd, (out.get(wd) ?? new Set()).add(base));
   };
   const sc = await run(['scontrol', 'show', 'job', '-o'], { allowFailure: true });
-  for (const l of sc.stdout.split('\n')) add(/JobId=(\d+)/.exec(l)?.[1], /WorkDir=(.*?)(?= [A-Za-z]+=|$)/.exec(l)?.[1]);
+  for (const l of sc.stdout.split('\n')) {
+    const wd = /WorkDir=(.*?)(?= [A-Za-z]+=|$)/.exec(l)?.[1];
+    const arr = /ArrayJobId=(\d+) ArrayTaskId=([\d,%-]+)/.exec(l);
+    if (arr) for (const t of expandTasks(arr[2]!)) add(`${arr[1]}_${t}`, wd);
+    else add(/JobId=(\d+)/.exec(l)?.[1], wd);
+  }
   const sa = await run(['sacct', '-a', '-X', '-n', '-P', '-S', 'now-3hours', '-o', 'JobID,WorkDir'], { allowFailure: true });
   for (const l of sa.stdout.split('\n')) { const i = l.indexOf('|'); if (i > 0) add(l.slice(0, i), l.slice(i + 1)); }
   return out;

@@ -210,3 +210,13 @@ sampler: { type: lhs, budget: 4, seed: 9, bounds: { alpha: [1.0, 2.0], k: { int:
   // Planning twice gives the same plan (no clock, no Math.random).
   assert.deepEqual(planPoints(defB), b);
 });
+
+test('baseHasher gives paramHash of base ∪ varied, byte for byte (undefined members, nesting, -0, non-finite, integer-like names)', async () => {
+  const { baseHasher, paramHash } = await import('../../src/sweep/hash.ts');
+  const bases: Record<string, unknown>[] = [{}, { a: 1, z: { y: 2, x: [1, 'b'] }, m: undefined }, { n: -0, s: 'x', 'é': 3, '2': 4 }];
+  const varied: Record<string, unknown>[] = [{}, { a: 2 }, { a: undefined }, { m: 5, q: NaN, r: -0 }, { z: null, '10': 'x' }, { b: { c: 1 } }];
+  for (const b of bases) {
+    const h = baseHasher(b);
+    for (let round = 0; round < 2; round++) for (const v of varied) assert.equal(h(v), paramHash(Object.assign({}, b, v)), JSON.stringify([b, v]));
+  }
+});

@@ -401,7 +401,7 @@ test('submitScript: rejects keys that would not survive an RXJOB line', () => {
 
 // squeue -h -o FMT -j LIST / sacct -n -P -X -j LIST --format=... / scontrol show job -o ID
 const FAKE_STATUS = String.raw`
-squeue() { printf 'squeue %s\n' "$*" >>"$RX_FAKE_LOG"; case ",$5," in *,5,*) echo '5|RUNNING|2024-01-01T00:00:00|0:05|None';; esac; }
+squeue() { printf 'squeue %s\n' "$*" >>"$RX_FAKE_LOG"; case ",$6," in *,5,*) echo '5|RUNNING|2024-01-01T00:00:00|0:05|None';; esac; }
 sacct() { printf 'sacct %s\n' "$*" >>"$RX_FAKE_LOG"
   case ",$5," in *,6,*) echo '6|COMPLETED|0:0|2024-01-01T00:00:00|2024-01-01T00:00:01|1|None'; echo '7|RUNNING|0:0|2024-01-01T00:00:00|Unknown|1|None';; esac; }
 scontrol() { printf 'scontrol %s\n' "$*" >>"$RX_FAKE_LOG"; [ "$4" = 7 ] && echo 'JobId=7 JobName=x JobState=COMPLETED Reason=None ExitCode=2:0 RunTime=00:00:03 StartTime=2024-01-01T00:00:00 EndTime=2024-01-01T00:00:03'; return 0; }
@@ -411,7 +411,7 @@ test('statusScript: chunked squeue/sacct, scontrol only for ids neither answered
   const sb = await sandbox();
   try {
     const ids = Array.from({ length: 450 }, (_, i) => String(i + 1));
-    ids.push('123_4');
+    ids.push('1234_4', '1234_5');
     const r = await runBash(sb, FAKE_STATUS + slurm.statusScript(ids));
     const log = (await readFile(sb.log, 'utf8')).trimEnd().split('\n');
     const sq = log.filter(l => l.startsWith('squeue'));
@@ -421,11 +421,12 @@ test('statusScript: chunked squeue/sacct, scontrol only for ids neither answered
     assert.equal(sa.length, 3);
     for (const l of [...sq, ...sa]) assert.ok(l.length < 2000, 'short command lines');
     assert.match(sa[0]!, /^sacct -n -P -X -j 1,2,3,.*,200 --format=JobID,State,ExitCode,Start,End,ElapsedRaw,Reason$/);
-    assert.match(sq[2]!, /,123_4$/);
+    assert.match(sq[2]!, /,1234$/, 'array tasks are asked about through their array, once');
+    assert.match(sq[0]!, /^squeue -h -r /);
     // 5 is live (squeue), 6 finished (sacct): no scontrol for them; 7 (sacct lags at RUNNING) and the rest: yes
     assert.equal(sc.length, ids.length - 2);
     assert.ok(!sc.includes('scontrol show job -o 5') && !sc.includes('scontrol show job -o 6'));
-    assert.ok(sc.includes('scontrol show job -o 7') && sc.includes('scontrol show job -o 123_4'));
+    assert.ok(sc.includes('scontrol show job -o 7') && sc.includes('scontrol show job -o 1234_4'));
     const m = slurm.parseStatus(r.stdout);
     assert.equal(get(m, '5').state, 'RUNNING');
     assert.equal(get(m, '6').state, 'COMPLETED');

@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, StateError } from '../../errors.ts';
 import { sh, type ShFragment } from '../../quote.ts';
-import { TERMINAL_STATES, attemptSuffix, splitUnknown, withUnknown, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
+import { arrayScriptName, expandArrayId } from './slurm-array.ts';
+import { TERMINAL_STATES, attemptSuffix, splitUnknown, withUnknown, type ArrayJob, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 /** How many job ids go into one squeue/sacct `-j` list or one scancel call. */
 const ID_CHUNK = 200;
@@ -92,15 +93,78 @@ rx_submit() {
     echo "rx: submitted job $id but could not write its marker $m" >&2
   fi
   printf 'RXJOB %s %s\\n' "$key" "$id"
+}
+# rx_submit_array NAME THROTTLE SCRIPT_TEXT [SBATCH ARGS...], tasks in rx_k (keys), rx_d (run dirs), rx_m (markers).
+# Tasks whose marker exists are reported, the others become one array: in a new directory of the state
+# dir (the array's working directory) the array script NAME, the list of run dirs and the link t/<task>
+# → run dir; after sbatch, every task's marker is written before any RXJOB line is printed.
+rx_submit_array() {
+  local name=$1 thr=$2 text=$3 ad i n id= out rc line msg abs spec
+  shift 3
+  local keys=() dirs=() marks=()
+  for i in "\${!rx_k[@]}"; do
+    if [ "$rx_ok" != 1 ]; then printf 'RXERR %s %s\\n' "\${rx_k[i]}" "$(rx_oneline "$rx_why")"; continue; fi
+    local m=$rx_sd/\${rx_m[i]}
+    if [ -s "$m" ]; then
+      id=; IFS= read -r id <"$m" || true
+      if [[ $id =~ ^[0-9]+(_[0-9]+)?$ ]]; then printf 'RXJOB %s %s\\n' "\${rx_k[i]}" "$id"; continue; fi
+    fi
+    if ! abs=$(cd -- "\${rx_d[i]}" 2>"$rx_errf" && pwd -P) || [ -z "$abs" ] || [[ $abs == *$'\\n'* ]]; then
+      msg=$(<"$rx_errf"); printf 'RXERR %s %s\\n' "\${rx_k[i]}" "$(rx_oneline "cannot enter the run directory: \${msg:-$abs}")"; continue
+    fi
+    keys+=("\${rx_k[i]}"); dirs+=("$abs"); marks+=("$m")
+  done
+  n=\${#keys[@]}
+  [ "$n" -gt 0 ] || return 0
+  rx_links() { local j; for j in "\${!dirs[@]}"; do ln -s -- "\${dirs[j]}" "$1/$j" || return 1; done; }
+  rx_array_fail() { local k; for k in "\${keys[@]}"; do printf 'RXERR %s %s\\n' "$k" "$(rx_oneline "$1")"; done; }
+  if ! { mkdir -p -- "$rx_sd/arrays" && ad=$(mktemp -d "$rx_sd/arrays/a.XXXXXX"); } 2>"$rx_errf"; then rx_array_fail "cannot make the array directory in $rx_sd/arrays: $(<"$rx_errf")"; return 0; fi
+  if ! { printf '%s\\n' "\${dirs[@]}" >"$ad/dirs" && mkdir "$ad/t" && rx_links "$ad/t" && printf '%s' "$text" >"$ad/$name"; } 2>"$rx_errf"; then
+    rx_array_fail "cannot write the array directory $ad: $(<"$rx_errf")"; return 0
+  fi
+  spec="0-$((n - 1))"; [ -n "$thr" ] && spec+="%$thr"
+  out=$( { cd -- "$ad" && sbatch --parsable --array="$spec" "$@" "$name"; } 2>"$rx_errf" )
+  rc=$?
+  id=
+  while IFS= read -r line; do
+    line=\${line%%;*}
+    if [[ $line =~ ^[0-9]+$ ]]; then id=$line; fi
+  done <<<"$out"
+  if [ "$rc" != 0 ] || [ -z "$id" ]; then
+    msg=$(<"$rx_errf")
+    [ -n "$msg" ] || msg="sbatch exited with status $rc and printed no job id: $out"
+    rx_array_fail "$msg"
+    return 0
+  fi
+  printf '%s\\n' "$id" >"$ad/jobid" 2>/dev/null
+  for i in "\${!keys[@]}"; do
+    if ! { printf '%s\\n' "\${id}_$i" >"\${marks[i]}.tmp.$$" && mv -f -- "\${marks[i]}.tmp.$$" "\${marks[i]}"; } 2>/dev/null; then
+      rm -f -- "\${marks[i]}.tmp.$$"
+      echo "rx: submitted job \${id}_$i but could not write its marker \${marks[i]}" >&2
+    fi
+  done
+  for i in "\${!keys[@]}"; do printf 'RXJOB %s %s\\n' "\${keys[i]}" "\${id}_$i"; done
 }`;
 
-function submitScript(specs: JobSpec[], stateDir: string): string {
+function checkSpec(s: JobSpec): void {
+  if (!/^\S+$/.test(s.key)) throw new ConfigError(`job key ${JSON.stringify(s.key)} must be non-empty and without whitespace`);
+  if (!s.dir) throw new ConfigError(`job ${s.key}: empty run dir`);
+  if (!s.script) throw new ConfigError(`job ${s.key}: empty script name`);
+}
+
+function submitScript(specs: JobSpec[], stateDir: string, arrays: ArrayJob[] = []): string {
   if (!stateDir) throw new ConfigError('submit: empty state dir');
   const lines = [sh`# rx: submit Slurm jobs (idempotent per run dir: one marker file per run dir in the state dir)`, sh`rx_sd=${sh.path(stateDir)}`, SUBMIT_PRELUDE];
+  for (const a of arrays) {
+    if (!a.specs.length) continue;
+    a.specs.forEach(checkSpec);
+    const first = a.specs[0]!;
+    if (a.throttle !== undefined && !(Number.isInteger(a.throttle) && a.throttle > 0)) throw new ConfigError(`array throttle ${a.throttle}: expected a positive integer`);
+    lines.push(sh`rx_k=(${a.specs.map(s => s.key)}) rx_d=(${a.specs.map(s => sh.path(s.dir))}) rx_m=(${a.specs.map(s => markerName(s.dir) + attemptSuffix(s.attempt))})`);
+    lines.push(sh`rx_submit_array ${[arrayScriptName(first.script), a.throttle === undefined ? '' : String(a.throttle), a.script, ...first.args, ...a.args]}`);
+  }
   for (const s of specs) {
-    if (!/^\S+$/.test(s.key)) throw new ConfigError(`job key ${JSON.stringify(s.key)} must be non-empty and without whitespace`);
-    if (!s.dir) throw new ConfigError(`job ${s.key}: empty run dir`);
-    if (!s.script) throw new ConfigError(`job ${s.key}: empty script name`);
+    checkSpec(s);
     // sbatch would read a script name starting with `-` as an option.
     const script = s.script.startsWith('-') ? './' + s.script : s.script;
     lines.push(sh`rx_submit ${[s.key, sh.path(s.dir), markerName(s.dir) + attemptSuffix(s.attempt), script, ...s.args]}`);
@@ -124,7 +188,7 @@ trap '[ "$rx_errf" = /dev/null ] || rm -f -- "$rx_errf"' EXIT
 # Live jobs: squeue (the controller's view, always current).
 rx_sq() {
   local out rc j st rest
-  out=$(squeue -h -o ${SQUEUE_FORMAT} -j "$1" 2>"$rx_errf"); rc=$?
+  out=$(squeue -h -r -o ${SQUEUE_FORMAT} -j "$1" 2>"$rx_errf"); rc=$?
   if [ "$rc" != 0 ] && ! grep -qi 'invalid job id' "$rx_errf" 2>/dev/null; then
     rx_fail="squeue failed: $(head -c 500 "$rx_errf" 2>/dev/null)"
     cat "$rx_errf" >&2 2>/dev/null
@@ -159,10 +223,15 @@ function statusScript(jobIds: string[]): string {
   const { ids: asked, unknown } = splitUnknown(jobIds);
   const ids = checkJobIds(asked);
   const lines: ShFragment[] = [sh`# rx: Slurm job status (sections parsed by parseStatus)`, STATUS_PRELUDE, unknown];
+  // Array tasks are asked about through their array (`squeue -r` and `sacct` list every task as
+  // <array>_<task>): one id per array, so a sweep's arrays take one squeue and one sacct.
+  const arrays = [...new Set(ids.map(id => id.replace(/_\d+$/, '')))];
+  // The tasks asked about: an array cancelled while pending is one record under the array's id alone.
+  for (const c of chunks(ids.filter(id => id.includes('_')), ID_CHUNK)) lines.push(sh`echo ${`${MARK} tasks ${c.join(' ')}`}`);
   lines.push(sh`echo ${MARK + ' squeue'}`);
-  for (const c of chunks(ids, ID_CHUNK)) lines.push(sh`rx_sq ${c.join(',')}`);
+  for (const c of chunks(arrays, ID_CHUNK)) lines.push(sh`rx_sq ${c.join(',')}`);
   lines.push(sh`echo ${MARK + ' sacct'}`);
-  for (const c of chunks(ids, ID_CHUNK)) lines.push(sh`rx_sa ${c.join(',')}`);
+  for (const c of chunks(arrays, ID_CHUNK)) lines.push(sh`rx_sa ${c.join(',')}`);
   for (const c of chunks(ids, ID_CHUNK)) lines.push(sh`for rx_j in ${c}; do rx_sc "$rx_j"; done`);
   lines.push(sh`echo ${MARK + ' end'}`);
   lines.push(sh`if [ -n "$rx_fail" ]; then echo "rx: $rx_fail" >&2; exit 1; fi`, sh`exit 0`, sh``);
@@ -287,22 +356,25 @@ function parseStatus(stdout: string): Map<string, JobStatus> {
   const fromSqueue = new Map<string, JobStatus>();
   const fromSacct = new Map<string, JobStatus>();
   const fromScontrol = new Map<string, JobStatus>();
+  const tasks: string[] = [];
   let section = '';
   for (const raw of stdout.split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (line.startsWith(MARK + ' ')) {
-      section = line.slice(MARK.length + 1).split(' ')[0] ?? '';
+      const words = line.slice(MARK.length + 1).split(' ');
+      section = words[0] ?? '';
+      if (section === 'tasks') tasks.push(...words.slice(1).filter(Boolean));
       continue;
     }
     if (!line.trim()) continue;
     if (section === 'squeue') {
       const [id, st, start, elapsed, ...reason] = line.split('|');
       if (!id || st === undefined) continue;
-      fromSqueue.set(id.trim(), status(id.trim(), mapSlurmState(st), { start, elapsed, reason: reason.join('|') }));
+      for (const one of expandArrayId(id.trim())) fromSqueue.set(one, status(one, mapSlurmState(st), { start, elapsed, reason: reason.join('|') }));
     } else if (section === 'sacct') {
       const [id, st, exit, start, end, elapsed, ...reason] = line.split('|');
       if (!id || st === undefined) continue;
-      fromSacct.set(id.trim(), status(id.trim(), mapSlurmState(st), { exit: parseExitCode(exit), start, end, elapsed, reason: reason.join('|') }));
+      for (const one of expandArrayId(id.trim())) fromSacct.set(one, status(one, mapSlurmState(st), { exit: parseExitCode(exit), start, end, elapsed, reason: reason.join('|') }));
     } else if (section === 'scontrol') {
       const kv = parseScontrolLine(line.trim());
       const id = scontrolJobId(kv);
@@ -326,6 +398,12 @@ function parseStatus(stdout: string): Map<string, JobStatus> {
     const pick = (sa && isTerminal(sa.state) ? sa : undefined) ?? fromScontrol.get(id) ?? fromSqueue.get(id) ?? sa;
     if (pick) result.set(id, pick);
   }
+  // A task asked about that no record names on its own: its array's record (a whole array that
+  // never started, e.g. cancelled while pending, is one record `<array>`).
+  for (const t of tasks) {
+    const whole = result.get(t.replace(/_\d+$/, ''));
+    if (!result.has(t) && whole) result.set(t, { ...whole, jobId: t });
+  }
   return withUnknown(stdout, result);
 }
 
@@ -333,9 +411,22 @@ function parseStatus(stdout: string): Map<string, JobStatus> {
 // jobs by work dir (recovering the job of a run dir whose marker is gone)
 
 /** squeue -t all (live jobs and those the controller still holds, which covers accounting lag) and sacct (finished ones since $rx_since, default a week) of the target user, as `RXSJOB <id> <workdir>`. */
+// An array task's work dir is its array's directory (in the state dir): its run dir is line <task>+1
+// of the `dirs` file there.
 const JOBS_BY_DIR = sh`rx_u=$(id -un)
-squeue -h -t all -u "$rx_u" -o '%i|%Z' 2>/dev/null | while IFS='|' read -r rx_j rx_w; do [ -n "$rx_j" ] && printf 'RXSJOB %s %s\\n' "$rx_j" "$rx_w"; done
-sacct -n -P -X -u "$rx_u" -S "\${rx_since:-now-7days}" --format=JobID,WorkDir 2>/dev/null | while IFS='|' read -r rx_j rx_w; do [ -n "$rx_j" ] && printf 'RXSJOB %s %s\\n' "$rx_j" "$rx_w"; done
+rx_sjob() {
+  local j=$1 w=$2 t
+  if [[ $j =~ ^[0-9]+_([0-9]+)$ ]] && [ -f "$w/dirs" ] && [ -f "$w/jobid" ]; then
+    t=\${BASH_REMATCH[1]}
+    if [ "$w" != "$rx_aw" ]; then rx_aw=$w; mapfile -t rx_ad <"$w/dirs"; fi
+    [ -n "\${rx_ad[t]-}" ] && printf 'RXSJOB %s %s\\n' "$j" "\${rx_ad[t]}"
+  elif [ -n "$j" ]; then
+    printf 'RXSJOB %s %s\\n' "$j" "$w"
+  fi
+}
+rx_aw= rx_ad=()
+squeue -h -r -t all -u "$rx_u" -o '%i|%Z' 2>/dev/null | while IFS='|' read -r rx_j rx_w; do rx_sjob "$rx_j" "$rx_w"; done
+sacct -n -P -X -u "$rx_u" -S "\${rx_since:-now-7days}" --format=JobID,WorkDir 2>/dev/null | while IFS='|' read -r rx_j rx_w; do rx_sjob "$rx_j" "$rx_w"; done
 true`;
 
 export const slurm: Scheduler = {

@@ -17,6 +17,18 @@ export interface JobSpec {
   attempt?: number;
 }
 
+/**
+ * Run dirs that share one batch script, submitted as one job array (Slurm): task i runs in
+ * `specs[i].dir`; every spec has the same script and args. `script` is the generated array script,
+ * `args` the extra sbatch options it needs (output names), `throttle` Slurm's `%k`.
+ */
+export interface ArrayJob {
+  specs: JobSpec[];
+  script: string;
+  args: string[];
+  throttle?: number;
+}
+
 /** Suffix of the marker file name for an attempt: none for the first, `.attempt<n>` after. */
 export function attemptSuffix(attempt: number | undefined): string {
   if (attempt === undefined || attempt === 1) return '';
@@ -56,8 +68,10 @@ export interface Scheduler {
    * For every spec it prints exactly one line `RXJOB <key> <jobId>` as soon as the id is known.
    * It ignores SIGHUP/SIGPIPE so that losing the connection does not stop it half-way.
    * A failing submission prints `RXERR <key> <one-line message>` and the fragment goes on with the rest.
+   * `arrays` (Slurm only): groups submitted as one job array each, their tasks' ids `<array>_<task>`;
+   * the markers of all of an array's tasks are written right after sbatch returns, before any RXJOB line.
    */
-  submitScript(specs: JobSpec[], stateDir: string): string;
+  submitScript(specs: JobSpec[], stateDir: string, arrays?: ArrayJob[]): string;
   /** Bash that prints the status of these job ids in a form parseStatus understands. */
   statusScript(jobIds: string[]): string;
   /** Pure: the output of statusScript → one status per job id it knew about. */
