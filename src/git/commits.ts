@@ -176,7 +176,7 @@ export async function verifyAdoptable(repo: string, sweep: string, base: string,
     const ps = parents.get(p.sha) ?? [];
     if (hash !== p.hash || ps.length !== 1 || ps[0] !== base) {
       throw new StateError(`refs/rx/${sweep}/${p.key} already exists and holds a different experiment (${p.sha.slice(0, 12)}) than point ${p.key} of this submission`, {
-        hint: `The ledger .rx/sweeps/${sweep}/ was probably removed while the refs stayed. Submit under a new sweep name, or, if those experiments are truly unwanted, delete the refs: git for-each-ref --format='delete %(refname)' refs/rx/${sweep}/ | git update-ref --stdin`,
+        hint: `The ledger .rx/sweeps/${sweep}/ was probably removed while the refs stayed. rx doctor --sweep ${sweep} --rebuild records what the ledger lost (then rx submit numbers new points after it). Or: Submit under a new sweep name, or, if those experiments are truly unwanted, delete the refs: git for-each-ref --format='delete %(refname)' refs/rx/${sweep}/ | git update-ref --stdin`,
       });
     }
   });

@@ -3,7 +3,8 @@
 import { now, type Ledger } from '../ledger/ledger.ts';
 import { Batcher } from '../ledger/batch.ts';
 import { parseSubmitLine, type ArrayJob, type JobSpec } from '../remote/scheduler/types.ts';
-import { arrayPlan, chunked, parseMaxArraySize, SHOW_CONFIG } from '../remote/scheduler/slurm-array.ts';
+import { arrayPlan, parseMaxArraySize, SHOW_CONFIG } from '../remote/scheduler/slurm-array.ts';
+import { chunked } from '../chunked.ts';
 import { git, verbs } from '../git/verbs.ts';
 import type { Target } from '../remote/target.ts';
 import type { RemoteSpec } from '../remote/config.ts';

@@ -3,6 +3,7 @@
 // branches → submit jobs. Each phase does only what the ledger says is still to do, so running
 // them again after a crash finishes the submission without doing anything twice.
 import { git, verbs } from '../git/verbs.ts';
+import { chunked } from '../chunked.ts';
 import { buildCommits, refsFor, verifyAdoptable, type PointToBuild } from '../git/commits.ts';
 import type { FileChange } from '../sweep/patch.ts';
 import { now, type Ledger, type PointRecord } from '../ledger/ledger.ts';
@@ -146,8 +147,7 @@ export async function cleanPhase(c: SubmissionContext, ledger: Ledger): Promise<
 /** Deletes branches on origin in chunks; returns those origin refused to delete (tried again next time). */
 async function deleteOnOrigin(c: SubmissionContext, branches: string[]): Promise<Set<string>> {
   const left = new Set<string>();
-  for (let i = 0; i < branches.length; i += 500) {
-    const chunk = branches.slice(i, i + 500);
+  for (const chunk of chunked(branches, 500)) {
     const r = await git(c.top, { ...verbs.push('origin', chunk.map(b => `:${b}`)), allowFailure: true });
     const deleted = deletedRefs(r.stdout);
     for (const b of chunk) if (!deleted.has(b)) left.add(b);

@@ -145,11 +145,7 @@ async function submitLocked(ctx: RepoContext, opts: SubmitOptions, checked: Chec
     }
     recordPlan(ledger, ledger.state(), sweep, c, opts, { points: points.length, plan, repeat: Boolean(repeat), select });
     clock.end('plan');
-    await commitPhase(c, ledger, [...plan.unbuilt, ...plan.fresh], changes).catch(e => {
-      // A ref of an experiment the ledger lost, which this sweep file does not plan.
-      if (e instanceof StateError && /already exists and holds a different experiment/.test(e.message)) e.hint = `rx doctor --sweep ${c.name} --rebuild records what the ledger lost (then rx submit numbers new points after it). Or: ${e.hint ?? ''}`;
-      throw e;
-    });
+    await commitPhase(c, ledger, [...plan.unbuilt, ...plan.fresh], changes);
     clock.end('commit');
     await pushPhase(c, ledger);
     clock.end('push');

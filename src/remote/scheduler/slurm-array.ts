@@ -136,14 +136,6 @@ export function parseMaxArraySize(stdout: string): number | null {
 /** Bash printing the controller's configuration (for parseMaxArraySize). */
 export const SHOW_CONFIG = sh`scontrol show config 2>/dev/null | grep -i '^MaxArraySize' ; exit 0`.text + '\n';
 
-/** Splits `xs` into chunks of at most n. */
-export function chunked<T>(xs: readonly T[], n: number): T[][] {
-  const size = Math.max(1, Math.floor(n));
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
-  return out;
-}
-
 /** `123_[5-7,9%2]` (how squeue/sacct show pending tasks) → that id and each task's id; a plain id as it is. */
 export function expandArrayId(id: string): string[] {
   const m = /^(\d+)_\[([\d,-]+)(?:%\d+)?\]$/.exec(id);

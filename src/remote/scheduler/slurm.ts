@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, StateError } from '../../errors.ts';
 import { sh, type ShFragment } from '../../quote.ts';
 import { arrayScriptName, expandArrayId } from './slurm-array.ts';
+import { chunked } from '../../chunked.ts';
 import { TERMINAL_STATES, attemptSuffix, splitUnknown, withUnknown, type ArrayJob, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 /** How many job ids go into one squeue/sacct `-j` list or one scancel call. */
@@ -31,12 +32,6 @@ function checkJobIds(jobIds: readonly string[]): string[] {
     if (!JOB_ID_RE.test(id)) throw new StateError(`not a Slurm job id: ${JSON.stringify(id)}`);
   }
   return [...new Set(jobIds)];
-}
-
-function chunks<T>(xs: readonly T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,12 +222,12 @@ function statusScript(jobIds: string[]): string {
   // <array>_<task>): one id per array, so a sweep's arrays take one squeue and one sacct.
   const arrays = [...new Set(ids.map(id => id.replace(/_\d+$/, '')))];
   // The tasks asked about: an array cancelled while pending is one record under the array's id alone.
-  for (const c of chunks(ids.filter(id => id.includes('_')), ID_CHUNK)) lines.push(sh`echo ${`${MARK} tasks ${c.join(' ')}`}`);
+  for (const c of chunked(ids.filter(id => id.includes('_')), ID_CHUNK)) lines.push(sh`echo ${`${MARK} tasks ${c.join(' ')}`}`);
   lines.push(sh`echo ${MARK + ' squeue'}`);
-  for (const c of chunks(arrays, ID_CHUNK)) lines.push(sh`rx_sq ${c.join(',')}`);
+  for (const c of chunked(arrays, ID_CHUNK)) lines.push(sh`rx_sq ${c.join(',')}`);
   lines.push(sh`echo ${MARK + ' sacct'}`);
-  for (const c of chunks(arrays, ID_CHUNK)) lines.push(sh`rx_sa ${c.join(',')}`);
-  for (const c of chunks(ids, ID_CHUNK)) lines.push(sh`for rx_j in ${c}; do rx_sc "$rx_j"; done`);
+  for (const c of chunked(arrays, ID_CHUNK)) lines.push(sh`rx_sa ${c.join(',')}`);
+  for (const c of chunked(ids, ID_CHUNK)) lines.push(sh`for rx_j in ${c}; do rx_sc "$rx_j"; done`);
   lines.push(sh`echo ${MARK + ' end'}`);
   lines.push(sh`if [ -n "$rx_fail" ]; then echo "rx: $rx_fail" >&2; exit 1; fi`, sh`exit 0`, sh``);
   return sh.lines(lines).text;
@@ -244,7 +239,7 @@ function statusScript(jobIds: string[]): string {
 function cancelScript(jobIds: string[]): string {
   const ids = checkJobIds(splitUnknown(jobIds).ids);
   const lines: ShFragment[] = [sh`# rx: cancel Slurm jobs`, sh`trap '' HUP PIPE`, sh`rx_rc=0`];
-  for (const c of chunks(ids, CANCEL_CHUNK)) lines.push(sh`scancel ${c} || rx_rc=$?`);
+  for (const c of chunked(ids, CANCEL_CHUNK)) lines.push(sh`scancel ${c} || rx_rc=$?`);
   lines.push(sh`exit $rx_rc`, sh``);
   return sh.lines(lines).text;
 }
