@@ -2,7 +2,7 @@
 // Each command's module is imported only when that command runs, so `rx --version`, `--help` and
 // `rx status --offline` load none of ssh2, the Parquet writer or tsx.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { RxError, CommandError, ConfigError } from './errors.ts';
 import { makeOut } from './ui.ts';
 
@@ -12,13 +12,13 @@ function positiveInt(v: string, what: string): number {
   return n;
 }
 
-function program(): Command {
+export function program(): Command {
   const p = new Command('rx')
     .description('Reproducible numerical experiments on Slurm clusters: one git commit per run.')
     .version(packageVersion())
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerSubmission, registerDoctor, registerInspection, registerResults, registerDemo]) register(p);
+  for (const register of [registerSubmission, registerDoctor, registerInspection, registerResults, registerReport, registerSetup, registerDemo]) register(p);
   return p;
 }
 
@@ -98,12 +98,17 @@ function registerInspection(p: Command): void {
   p.command('status')
     .description('Job states of every experiment (one remote call set per sweep): counts per state and a table.')
     .option('--sweep <name>', 'only this sweep')
+    .option('--failed', 'only runs that did not complete (FAILED, TIMEOUT, CANCELLED, OUT_OF_MEMORY, …), each with the reason read from its log')
+    .option('--state <states>', 'only runs in these states, comma-separated, e.g. RUNNING,PENDING')
+    .option('--watch', 'refresh in place until every job is final (not on a terminal: one line per refresh, then the table)')
+    .option('--interval <seconds>', 'with --watch: seconds between refreshes (default 10)', v => positiveInt(v, '--interval'))
     .option('--json', 'print one object per experiment')
     .option('--offline', 'do not contact the cluster; show the states last seen')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
+      if (o.interval !== undefined && !o.watch) throw new ConfigError('--interval only applies with --watch');
       const { status } = await import('./commands/status.ts');
-      await status({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, json: o.json, offline: o.offline });
+      await status({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, json: o.json, offline: o.offline, failed: o.failed, states: o.state ? [o.state] : undefined, watch: o.watch, interval: o.interval });
     });
   p.command('sweeps')
     .description('List every sweep: points, submitted, skipped by the latest submit, remote, job states.')
@@ -115,13 +120,36 @@ function registerInspection(p: Command): void {
       await sweeps({ cwd: o.cwd ?? process.cwd(), json: o.json, refresh: o.refresh });
     });
   p.command('show')
-    .description('Show the point behind a commit sha or run directory: params, job and the diff against the base.')
-    .argument('<sha|dir>', 'commit sha (4+ hex digits) or run directory (path or name)')
+    .description('Show the point behind a commit sha, run directory, job id or link name: params, job, the diff against the base and the last lines of its Slurm output.')
+    .argument('<sha|dir|job|link>', 'commit sha (4+ hex digits), run directory (path or name), job id, or a name rx link gave')
+    .option('--tail <n>', 'last lines of the Slurm output to show (default 10; 0: none)', v => positiveInt(v, '--tail'))
+    .option('--offline', 'do not contact the cluster (no log lines)')
     .option('--json', 'print as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async (what, o) => {
       const { show } = await import('./commands/show.ts');
-      await show({ cwd: o.cwd ?? process.cwd(), what, json: o.json });
+      await show({ cwd: o.cwd ?? process.cwd(), what, json: o.json, offline: o.offline, tail: o.tail });
+    });
+  p.command('logs')
+    .description("The end of a run's Slurm output (the files its #SBATCH -o/-e name, or slurm-<jobid>.out), read over one connection, with the reason it ended when one is recognisable.")
+    .argument('<sha|dir|job|link>', 'commit sha (4+ hex digits), run directory (path or name), job id, or a name rx link gave')
+    .option('--tail <n>', 'how many last lines of each file (default 40)', v => positiveInt(v, '--tail'))
+    .option('--file <pattern>', "another file of the run directory instead (a glob, newest match), e.g. 'LOGS/*.log'")
+    .option('--json', 'print as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async (what, o) => {
+      const { logs } = await import('./commands/logs.ts');
+      await logs({ cwd: o.cwd ?? process.cwd(), what, tail: o.tail, file: o.file, json: o.json });
+    });
+  p.command('diff')
+    .description("The unified diff between two runs' commits, and which parameters differ.")
+    .argument('<a>', 'a run: commit sha, run directory, job id or link name')
+    .argument('<b>', 'the other run')
+    .option('--json', 'print as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async (a, b, o) => {
+      const { diff } = await import('./commands/diff.ts');
+      await diff({ cwd: o.cwd ?? process.cwd(), a, b, json: o.json });
     });
 }
 
@@ -140,7 +168,8 @@ function registerResults(p: Command): void {
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async (files: string[], o) => {
       const { fetch } = await import('./commands/fetch.ts');
-      await fetch({ cwd: o.cwd ?? process.cwd(), files, sweep: o.sweep, to: o.to, tree: o.tree, maxSize: o.maxSize, followLinks: o.followLinks, timeout: o.timeout, json: o.json });
+      const r = await fetch({ cwd: o.cwd ?? process.cwd(), files, sweep: o.sweep, to: o.to, tree: o.tree, maxSize: o.maxSize, followLinks: o.followLinks, timeout: o.timeout, json: o.json });
+      if (r.unmatched.length) process.exitCode = 2;
     });
   p.command('link')
     .description('Symlink view of fetched files named by experiment: <dir>/<name>_<file> → fetched file (idempotent; removes only its own stale links).')
@@ -164,11 +193,53 @@ function registerResults(p: Command): void {
     .option('--no-fetch', 'do not fetch: parse what an earlier rx fetch (to its default place, not --to/--tree) put in .rx/fetched/<sweep>/')
     .option('--offline', 'do not ask the cluster for fresh job states')
     .option('--sweep-file <file>', 'load parse functions from this sweep file (default: the one recorded at submit)')
+    .option('--rows <file>', 'long format: one row per row of this table output of each run (e.g. LOGS/history.data), with the run\'s provenance and params')
     .option('--json', 'print a summary per sweep as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
       const { dataset } = await import('./commands/dataset.ts');
-      await dataset({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, format: o.format, out: o.out, noFetch: o.fetch === false, offline: o.offline, sweepFile: o.sweepFile, json: o.json });
+      await dataset({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, format: o.format, out: o.out, noFetch: o.fetch === false, offline: o.offline, sweepFile: o.sweepFile, rows: o.rows, json: o.json });
+    });
+}
+
+/** The HTML report. */
+function registerReport(p: Command): void {
+  p.command('report')
+    .description('One self-contained HTML page per sweep (no network needed to view it): state map over the varied parameters, results against parameters, tracks of a table output, a sortable table of every experiment.')
+    .option('--sweep <name>', 'only this sweep (default: every sweep, one page each)')
+    .option('--out <file>', 'output file (with --sweep; default: .rx/reports/<sweep>.html)')
+    .option('--rows <file>', "a table output fetched per run (e.g. LOGS/history.data) to draw tracks from, one line per run")
+    .option('--x <column>', 'with --rows: the x column of the tracks (default: the first numeric column)')
+    .option('--y <column>', 'with --rows: the y column of the tracks (default: the second numeric column)')
+    .option('--open', 'open the page in the default browser afterwards')
+    .option('--no-fetch', 'do not fetch: use what an earlier rx fetch put in .rx/fetched/<sweep>/')
+    .option('--offline', 'do not ask the cluster for fresh job states')
+    .option('--json', 'print a summary per sweep (path, runs, size) as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => {
+      const { report } = await import('./commands/report.ts');
+      await report({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, out: o.out, rows: o.rows, x: o.x, y: o.y, open: o.open, noFetch: o.fetch === false, offline: o.offline, json: o.json });
+    });
+}
+
+/** Starting out: init, shell completion. */
+function registerSetup(p: Command): void {
+  p.command('init')
+    .description('Write a commented sweep.ts for this repository (config files and their keys, run.sbatch, origin, an ssh Host) that dry-runs at once; never overwrites.')
+    .option('--host <alias>', 'a Host alias of ~/.ssh/config to submit to (default: the only one there, else this machine)')
+    .option('--out <file>', 'where to write the sweep file (default: sweep.ts at the top of the repository)')
+    .option('--json', 'print what was found and written as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => {
+      const { init } = await import('./commands/init.ts');
+      await init({ cwd: o.cwd ?? process.cwd(), host: o.host, out: o.out, json: o.json });
+    });
+  p.command('completion')
+    .description('Print a shell completion script: source <(rx completion bash), rx completion zsh > ~/.zfunc/_rx, rx completion fish > ~/.config/fish/completions/rx.fish')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+    .action(async (shell: 'bash' | 'zsh' | 'fish') => {
+      const { completion } = await import('./commands/completion.ts');
+      process.stdout.write(completion(program(), shell));
     });
 }
 
@@ -194,7 +265,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof RxError) {
-      out.warn(`rx: ${out.color.red(e.message)}`);
+      // Messages say what went wrong, not who said it: a leftover `rx link: ` would read `rx: rx link: `.
+      out.warn(`rx: ${out.color.red(e.message.replace(/^rx [a-z]+: /, ''))}`);
       if (e.hint) out.warn(`  ${e.hint}`);
       if (e instanceof CommandError && process.env.RX_DEBUG) out.warn(e.stdout);
       return e.exitCode;

@@ -7,7 +7,7 @@ import { fetchFiles, type FetchResult } from '../results/fetch.ts';
 import { ConfigError } from '../errors.ts';
 import { makeOut, type Out } from '../ui.ts';
 
-export type { FetchedFile, FetchResult, FetchSweepResult, MissingFile, SkippedFile } from '../results/fetch.ts';
+export type { FetchedFile, FetchHint, FetchResult, FetchSweepResult, MissingFile, SkippedFile } from '../results/fetch.ts';
 
 export interface FetchOptions {
   cwd: string;
@@ -39,11 +39,33 @@ export async function fetch(opts: FetchOptions): Promise<FetchResult> {
     progress: (label, total) => out.progress(label, total),
     // A slow or stalled transfer is said on stderr as it happens (also under --json).
     notice: line => out.warn(`rx: ${line}`),
+    hints: true,
   });
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else printFetch(result, opts.cwd, out);
   for (const w of result.warnings) out.warn(`rx: ${w}`);
+  // The CLI exits with 2 after this (a name that matches nothing anywhere is most likely a wrong name).
+  if (result.unmatched.length) {
+    const e = unmatchedError(result);
+    out.warn(`rx: ${out.color.red(e.message)}`);
+    out.warn(`  ${e.hint}`);
+  }
   return result;
+}
+
+/** `did you mean LOGS/history.data? found in 15 run dirs` for each hint of `pattern`. */
+function hintText(r: FetchResult, pattern: string): string[] {
+  return r.hints.filter(h => h.pattern === pattern).map(h => `did you mean ${h.suggestion}? found in ${h.runDirs} run dir${h.runDirs === 1 ? '' : 's'}${r.sweeps.length > 1 ? ` of ${h.sweep}` : ''}`);
+}
+
+/** A pattern that matched nothing anywhere is an error (after the report), with what was found deeper. */
+function unmatchedError(r: FetchResult): ConfigError {
+  const runs = r.sweeps.reduce((n, s) => n + s.runs, 0);
+  const names = r.unmatched.map(p => `'${p}'`).join(', ');
+  const hints = r.unmatched.flatMap(p => hintText(r, p).map(h => `${p}: ${h}`));
+  return new ConfigError(`${names} matched nothing in any of ${runs} run director${runs === 1 ? 'y' : 'ies'}`, {
+    hint: hints.length ? hints.join('; ') : "Patterns are paths inside each run directory: name subdirectories ('LOGS/history.data') or use '**/history.data'.",
+  });
 }
 
 function seconds(s: string): number {
@@ -81,5 +103,6 @@ function printFetch(r: FetchResult, cwd: string, out: Out): void {
     const missing = r.missing.filter(m => m.sweep === s.sweep);
     for (const m of missing.slice(0, SHOW)) out.info(`  ${out.color.yellow('?')} ${m.pattern}  not in ${m.rundir} (point ${m.key})`);
     if (missing.length > SHOW) out.info(out.color.dim(`  … and ${missing.length - SHOW} more missing (--json lists all)`));
+    for (const h of r.hints.filter(x => x.sweep === s.sweep)) out.info(`  ${out.color.yellow(`${h.pattern}: did you mean ${h.suggestion}? found in ${h.runDirs} run dir${h.runDirs === 1 ? '' : 's'}`)}`);
   }
 }

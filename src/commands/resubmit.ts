@@ -16,7 +16,7 @@ export interface ResubmitOptions {
 }
 
 export async function resubmit(opts: ResubmitOptions): Promise<ResubmitResult> {
-  if (!opts.failed) throw new ConfigError('rx resubmit needs --failed (re-run every failed, timed-out or cancelled experiment)');
+  if (!opts.failed) throw new ConfigError('--failed is required: rx resubmit --failed re-runs every failed, timed-out or cancelled experiment');
   const out = opts.out ?? makeOut({ json: opts.json });
   const ctx = await repoContext(opts.cwd);
   const result = await resubmitFailed(ctx, selectSweeps(ctx, opts.sweep), out);

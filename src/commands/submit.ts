@@ -39,7 +39,7 @@ export async function submit(opts: SubmitOptions): Promise<SubmitResult> {
     return res;
   }
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  out.info(`${out.color.bold(res.sweep)}: ${out.color.green(`${res.submitted} submitted`)}, ${res.skipped} skipped${res.recovered ? ` (${res.recovered} found on the target, not in the ledger)` : ''}${res.failed ? ', ' + out.color.red(`${res.failed} failed`) : ''} on ${res.remote} in ${secs} s`);
+  out.info(`${out.color.bold(res.sweep)}: ${out.color.green(`${res.submitted} submitted`)}, ${res.skipped} skipped${res.recovered ? ` (${res.recovered} found on the target, not in the ledger)` : ''}${res.unsubmitted ? `, ${res.unsubmitted} unsubmitted (cluster submit limits: run rx submit again later)` : ''}${res.failed ? ', ' + out.color.red(`${res.failed} failed`) : ''} on ${res.remote} in ${secs} s`);
   for (const r of res.records.filter(r => r.status === 'failed')) out.warn(`  point ${r.key}: ${r.error ?? 'not submitted'}`);
   return res;
 }

@@ -83,12 +83,17 @@ export function commitMessage(sweep: string, p: PointToBuild): string {
 
 const FAST_IMPORT_ENV = { MALLOC_TOP_PAD_: String(256 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(256 * 2 ** 20) };
 
-/** Ref names for a point: the permanent one, and the temporary branch pushed for the cluster. */
-export const refsFor = (sweep: string, key: string) => ({ ref: `refs/rx/${sweep}/${key}`, branch: `refs/heads/rx/${sweep}/${key}` });
+/**
+ * Ref names for a point: the permanent ref, which is what is pushed and what the cluster fetches.
+ * No temporary branch (`branch` is empty): older rx pushed one per point and deleted it after the
+ * run dirs were made, which cost more than every other phase together on origin (deleting 1000 refs
+ * takes seconds); branches named in older ledgers are still cleaned up.
+ */
+export const refsFor = (sweep: string, key: string) => ({ ref: `refs/rx/${sweep}/${key}`, branch: '' });
 
 /**
- * Writes one commit per point (parent = base) under refs/rx/<sweep>/<key> and the temporary branch
- * rx/<sweep>/<key>, in one fast-import run. Returns key → commit sha.
+ * Writes one commit per point (parent = base) under refs/rx/<sweep>/<key>, in one fast-import run.
+ * Returns key → commit sha.
  */
 export async function buildCommits(repo: string, base: string, sweep: string, points: PointToBuild[], changes: Map<string, FileChange[]>, identity?: string, scratch?: string): Promise<Map<string, string>> {
   if (points.length === 0) return new Map();
@@ -115,7 +120,7 @@ export async function buildCommits(repo: string, base: string, sweep: string, po
         data(c.content);
       }
     }
-    text(scratch ? '\n' : `\nreset ${branch}\nfrom :${i + 1}\n\n`);
+    text(branch ? `\nreset ${branch}\nfrom :${i + 1}\n\n` : '\n');
   });
   text('done\n');
   const tmp = await mkdtemp(join(tmpdir(), 'rx-marks-'));

@@ -117,14 +117,14 @@ const KEY = /^\d{1,9}$/;
 /** A full git object id (SHA-1 or SHA-256): it reaches `git archive` on the cluster. */
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Slurm ids (`123`, `123_4`, `123_[1-3]`) and the shell scheduler's (`local-…`): no shell text. */
-const JOB_ID = /^[A-Za-z0-9_.[\]-]{1,64}$/;
+const JOB_ID = /^[A-Za-z0-9_.[\]+-]{1,64}$/;
 const key = (o: Obj) => matching(o, 'key', KEY, 'a point number');
 const keys = (o: Obj) => {
   const ks = strings(o, 'keys');
   return ks.every(k => KEY.test(k)) ? ks : fail('keys', 'point numbers', ks);
 };
 const sha = (o: Obj, k = 'sha') => matching(o, k, SHA, 'a full hex commit sha');
-const jobId = (o: Obj) => matching(o, 'jobId', JOB_ID, 'a job id (letters, digits, _ . - [ ])');
+const jobId = (o: Obj) => matching(o, 'jobId', JOB_ID, 'a job id (letters, digits, _ . - + [ ])');
 
 function origin(o: Obj): PointOrigin {
   const f = obj(o, 'from');

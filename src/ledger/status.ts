@@ -22,8 +22,8 @@ export interface ExperimentStatus {
 
 /** State of a point that has no job yet, from how far its submission got. */
 function prejobState(p: PointRecord): string {
-  if (p.errors.length) return 'SUBMIT_FAILED';
-  return 'UNSUBMITTED';
+  const last = p.errors.at(-1);
+  return last && last.phase !== 'limit' ? 'SUBMIT_FAILED' : 'UNSUBMITTED';
 }
 
 export function toStatus(sweep: string, p: PointRecord): ExperimentStatus {
@@ -33,6 +33,6 @@ export function toStatus(sweep: string, p: PointRecord): ExperimentStatus {
     sweep, key: p.key, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null,
     state: job ? (s?.state ?? 'PENDING') : prejobState(p),
     exitCode: s?.exitCode ?? null, attempts: p.jobs.length, params: p.params, varied: p.varied, hash: p.hash,
-    reason: s?.reason ?? null, start: s?.start ?? null, end: s?.end ?? null, elapsedSeconds: s?.elapsedSeconds ?? null,
+    reason: s?.reason ?? (job ? null : p.errors.at(-1)?.message ?? null), start: s?.start ?? null, end: s?.end ?? null, elapsedSeconds: s?.elapsedSeconds ?? null,
   };
 }

@@ -29,12 +29,17 @@ export interface RemoteConfig {
    * `maxSize`: most tasks per array (below the cluster's MaxArraySize); `throttle`: most tasks running at once (`%k`).
    */
   array?: boolean | { maxSize?: number; throttle?: number };
+  /**
+   * Points per job (per array task): `k`, or `{ size: k, parallel: p }` to run p of them at once inside
+   * the job. Each point still runs in its own run dir with its own state. Default: one point per job.
+   */
+  pack?: number | { size: number; parallel?: number };
 }
 
 /** A validated remote: host, scheduler and script always set. */
 export type RemoteSpec = Required<Pick<RemoteConfig, 'host' | 'scheduler' | 'script'>> & RemoteConfig;
 
-const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel', 'array']);
+const REMOTE_KEYS = new Set(['host', 'port', 'user', 'identityFile', 'repo', 'output', 'scheduler', 'script', 'sbatchArgs', 'strictHostKeyChecking', 'origin', 'maxParallel', 'array', 'pack']);
 export function validateRemote(r: unknown, where = 'remote'): RemoteSpec {
   if (r === undefined) return { host: 'local', scheduler: 'shell', script: 'run.sbatch' };
   if (!isObject(r)) throw new ConfigError(`${where}: expected an object like { host, repo, output }`);
@@ -64,11 +69,26 @@ export function validateRemote(r: unknown, where = 'remote'): RemoteSpec {
       if (v !== undefined && !(Number.isInteger(v) && (v as number) > 0)) throw new ConfigError(`${where}.array.${k}: expected a positive integer`);
     }
   }
+  validatePack(r.pack, `${where}.pack`);
   if (!local) {
     if (!r.repo) throw new ConfigError(`${where}.repo: required for host '${host}': the path of the clone of origin on the cluster (created if missing), e.g. '~/rx/myproject'`);
     if (!r.output) throw new ConfigError(`${where}.output: required for host '${host}': the directory under which run directories are created, e.g. '~/runs'`);
   }
   return { ...(r as unknown as RemoteConfig), host, scheduler, script };
+}
+
+function validatePack(p: unknown, where: string): void {
+  if (p === undefined) return;
+  const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  if (typeof p === 'number') {
+    if (!positive(p)) throw new ConfigError(`${where}: expected a positive whole number of points per job, got ${p}`);
+    return;
+  }
+  if (!isObject(p)) throw new ConfigError(`${where}: expected k (points per job) or { size: k, parallel: p }`);
+  for (const k of Object.keys(p)) if (k !== 'size' && k !== 'parallel') throw new ConfigError(`${where}.${k}: unknown option; known: size, parallel`);
+  if (!positive(p.size)) throw new ConfigError(`${where}.size: expected a positive whole number of points per job`);
+  if (p.parallel !== undefined && !positive(p.parallel)) throw new ConfigError(`${where}.parallel: expected a positive whole number (points run at once inside a job)`);
+  if ((p.parallel as number | undefined ?? 1) > (p.size as number)) throw new ConfigError(`${where}.parallel (${p.parallel}) is more than size (${p.size}): at most size points of a pack can run at once`);
 }
 
 /** A stable label for the remote a sweep was submitted to (kept in the ledger). */

@@ -1,7 +1,8 @@
 // Asking the scheduler about a sweep's jobs and recording the answers: shared by status, sweeps,
 // cancel, resubmit and dataset. One connection per sweep's remote, one status script for all its live jobs.
 import { ConfigError } from '../errors.ts';
-import { now, type Ledger, type SweepState } from '../ledger/ledger.ts';
+import { now, type Ledger, type PointRecord, type SweepState } from '../ledger/ledger.ts';
+import { isPacked, jobOf, packedPointStatus, parsePointRuns, pointRunsScript, type PointRun } from './scheduler/pack.ts';
 import { finished, forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
 import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
 import { openTarget, type Target } from './target.ts';
@@ -26,18 +27,29 @@ export async function refreshStates(target: Target, ledger: Ledger): Promise<voi
   const live = [...ledger.state().points.values()].filter(p => p.jobs.length && !finished(p));
   if (!live.length) return;
   const ids = live.map(p => p.jobs.at(-1)!.jobId);
-  const r = await target.transport.exec(target.scheduler.statusScript(ids));
+  const r = await target.transport.exec(target.scheduler.statusScript([...new Set(ids.map(jobOf))]));
   const found = target.scheduler.parseStatus(r.stdout);
+  const runs = await packedRuns(target, live);
   const at = now();
+  const nowSeconds = Math.floor(Date.now() / 1000);
   ledger.append(...live.flatMap(p => {
     const id = p.jobs.at(-1)!.jobId;
     // The status script worked but nothing knows the job: say so rather than show it pending forever.
-    const s = found.get(id) ?? { jobId: id, state: 'UNKNOWN' as const, exitCode: null, reason: `the scheduler no longer knows job ${id} (finished long ago on a cluster without accounting, or purged)` };
+    const s = isPacked(id) ? packedPointStatus(id, found.get(jobOf(id)), runs.get(p.key), nowSeconds)
+      : found.get(id) ?? { jobId: id, state: 'UNKNOWN' as const, exitCode: null, reason: `the scheduler no longer knows job ${id} (finished long ago on a cluster without accounting, or purged)` };
     if (p.status && JSON.stringify(p.status) === JSON.stringify(s)) return [];
     return [{ t: 'state' as const, at, key: p.key, jobId: id, status: s }];
   }));
 }
 
+
+/** What packed points recorded in their run dirs (one script for all of them). */
+async function packedRuns(target: Target, live: PointRecord[]): Promise<Map<string, PointRun>> {
+  const packed = live.filter(p => p.dir && isPacked(p.jobs.at(-1)!.jobId));
+  if (!packed.length) return new Map();
+  const script = pointRunsScript(packed.map(p => ({ key: p.key, dir: p.dir!, jobId: p.jobs.at(-1)!.jobId })));
+  return parsePointRuns((await target.transport.exec(script)).stdout);
+}
 
 /** Some point's latest job has no final state yet: only then is the scheduler worth asking. */
 export function hasLiveJobs(state: SweepState): boolean {
@@ -79,7 +91,8 @@ export async function cancelJobs(ctx: RepoContext, ledger: Ledger, states: Reado
     await refreshStates(target, ledger);
     const chosen = [...ledger.state().points.values()].filter(p => p.jobs.length && !finished(p) && states.has(p.status?.state ?? 'PENDING'));
     if (!chosen.length) return;
-    await target.transport.exec(target.scheduler.cancelScript(chosen.map(p => p.jobs.at(-1)!.jobId)));
+    // A packed point's job is its pack's: cancelling it cancels the pack.
+    await target.transport.exec(target.scheduler.cancelScript([...new Set(chosen.map(p => jobOf(p.jobs.at(-1)!.jobId)))]));
     for (const p of chosen) cancelled.push({ sweep: ledger.name, key: p.key, jobId: p.jobs.at(-1)!.jobId, state: p.status?.state ?? 'PENDING' });
     await refreshStates(target, ledger);
   });

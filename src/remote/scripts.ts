@@ -16,11 +16,17 @@ export const DEFAULT_LOCK_WAIT_SECONDS = 600;
 const BLOCKED_ADVICE = 'move it away and run rx submit again, or run rx submit --new-dirs to give the point a fresh run directory';
 
 /**
- * The bash functions of the create script: `mk KEY SHA DIR` makes one run directory (or adopts
- * the one rx made before a crash). In mk, under the lock, any scratch directory of the run dir is a
- * dead creator's: rx's own, removed.
+ * The bash functions of the create script. `rx_create` makes every run directory of the arrays
+ * rx_k/rx_s/rx_d (key, commit, path) with a constant number of processes, however many there are:
+ * one `git cat-file` checks all commits, and per parent directory (normally one: the output root)
+ * one `git mktree` builds a tree whose entries are the commits' own trees, named after the run
+ * directories, one `git archive | tar` extracts it into a private staging directory, and `mv -n`
+ * (a few thousand per process) renames each run directory into place. A path that already exists
+ * (rare: a crash after it was made) is judged one by one: adopted if it is rx's own for that commit,
+ * else the point is blocked.
  */
-const MK_FUNCTIONS: ShFragment = sh`rx_blocked=${BLOCKED_ADVICE}
+const CREATE_FUNCTIONS: ShFragment = sh`rx_blocked=${BLOCKED_ADVICE}
+rx_re_tree='^[0-9a-f]+ tree$' rx_re_blob='^[0-9a-f]+ blob$' rx_re_obj='^[0-9a-f]+ [a-z]+$'
 # rx_same DIR SHA: DIR is a real directory holding SHA's .rx/point.json, byte for byte.
 rx_same() {
   local want have
@@ -44,34 +50,110 @@ rx_tree() {
   done < <(git -C "$repo" ls-tree -r -z --full-tree "$2" 2>/dev/null)
   [ "$n" -gt 0 ]
 }
-mk() {
+# rx_existing KEY SHA DIR: DIR is there already: adopted if rx made it for SHA (before a crash), else blocked.
+rx_existing() {
   local key=$1 sha=$2 d=$3
-  if [ -L "$d" ]; then
-    echo "RXERR $key $d is a symbolic link, not a run directory rx made: $rx_blocked"; return
-  elif [ -e "$d" ]; then
-    if rx_same "$d" "$sha" && rx_tree "$d" "$sha"; then echo "RXDIR $key"
-    elif rx_same "$d" "$sha"; then echo "RXERR $key $d holds point $key's .rx/point.json but its files differ from commit \${sha:0:12} (a file of the experiment was changed or replaced): $rx_blocked"
-    elif [ ! -d "$d" ]; then echo "RXERR $key $d exists and is not a directory: $rx_blocked"
-    elif [ ! -f "$d/.rx/point.json" ]; then echo "RXERR $key $d exists and was not made by rx (no .rx/point.json): $rx_blocked"
-    else echo "RXERR $key $d exists but holds another experiment (its .rx/point.json is not that of point $key, commit \${sha:0:12}): $rx_blocked"
-    fi
-    return
+  if [ -L "$d" ]; then echo "RXERR $key $d is a symbolic link, not a run directory rx made: $rx_blocked"
+  elif rx_same "$d" "$sha" && rx_tree "$d" "$sha"; then echo "RXDIR $key"
+  elif rx_same "$d" "$sha"; then echo "RXERR $key $d holds point $key's .rx/point.json but its files differ from commit \${sha:0:12} (a file of the experiment was changed or replaced): $rx_blocked"
+  elif [ ! -d "$d" ]; then echo "RXERR $key $d exists and is not a directory: $rx_blocked"
+  elif [ ! -f "$d/.rx/point.json" ]; then echo "RXERR $key $d exists and was not made by rx (no .rx/point.json): $rx_blocked"
+  else echo "RXERR $key $d exists but holds another experiment (its .rx/point.json is not that of point $key, commit \${sha:0:12}): $rx_blocked"
   fi
-  rm -rf -- "$d".rx-partial.*
-  local t="$d.rx-partial.$$" why=
+}
+# rx_fail I WHY: the run directory of point number I (index into rx_k/rx_s/rx_d) cannot be made.
+rx_fail() { echo "RXERR \${rx_k[$1]} cannot create \${rx_d[$1]} from \${rx_s[$1]:0:12}: $2"; }
+# rx_check I…: one git cat-file for all: the commits that are in the clone with .rx/point.json and
+# the batch script go into rx_ok, with their tree in rx_tid; the others get their RXERR.
+rx_check() {
+  local i n=0 t p b objs why
+  rx_ok=()
+  (( $# )) || return 0
   : >"$rx_errf"
-  if ! mkdir -p -- "$t" 2>>"$rx_errf"; then why="mkdir: $(rx_why)"
-  elif ! git -C "$repo" archive --format=tar "$sha" 2>>"$rx_errf" | tar -x -C "$t" 2>>"$rx_errf"; then why="git archive | tar: $(rx_why)"
-  elif [ ! -f "$t/.rx/point.json" ]; then why="commit $sha has no .rx/point.json (not an rx experiment commit)"
-  elif [ ! -e "$t/$script" ]; then why="commit $sha has no batch script $script"
-  elif ! mv -T -- "$t" "$d" 2>>"$rx_errf"; then why="mv: $(rx_why)"
+  if ! objs=$(for i; do printf '%s^{tree}\\n%s:.rx/point.json\\n%s:%s\\n' "\${rx_s[i]}" "\${rx_s[i]}" "\${rx_s[i]}" "$script"; done | git -C "$repo" cat-file --batch-check='%(objectname) %(objecttype)' 2>>"$rx_errf"); then
+    why="git cat-file: $(rx_why)"; for i; do rx_fail "$i" "$why"; done; return 0
   fi
-  if [ -z "$why" ]; then
-    echo "RXDIR $key"
-  else
-    rm -rf -- "$t" 2>/dev/null
-    echo "RXERR $key cannot create $d from \${sha:0:12}: $why"
+  mapfile -t rx_obj <<<"$objs"
+  for i; do
+    t=\${rx_obj[n]-} p=\${rx_obj[n+1]-} b=\${rx_obj[n+2]-}; n=$((n + 3))
+    if ! [[ $t =~ $rx_re_tree ]]; then rx_fail "$i" "commit \${rx_s[i]} is not in the repository $repo"
+    elif ! [[ $p =~ $rx_re_blob ]]; then rx_fail "$i" "commit \${rx_s[i]} has no .rx/point.json (not an rx experiment commit)"
+    elif ! [[ $b =~ $rx_re_obj ]]; then rx_fail "$i" "commit \${rx_s[i]} has no batch script $script"
+    else rx_tid[i]=\${t%% *}; rx_ok+=("$i")
+    fi
+  done
+}
+# rx_stale PARENT: scratch directories a killed creator left in PARENT (rx's own, by their names:
+# .rx-staging.<pid>, and <dir>.rx-partial.<pid> of older rx versions) go. All of them while we hold
+# the lock; without flock only those whose creator no longer runs on this machine.
+rx_stale() {
+  local f pid
+  for f in "$1"/.rx-staging.* "$1"/*.rx-partial.*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    if [ "$rx_locked" != 1 ]; then pid=\${f##*.}; [[ $pid =~ ^[0-9]+$ ]] && [ ! -d "/proc/$pid" ] || continue; fi
+    rm -rf -- "$f"
+  done
+}
+# rx_place PARENT STAGING I…: the extracted run directories go into place by rename(2). mv -n never
+# replaces a path nor moves into it (GNU mv: renameat2 RENAME_NOREPLACE; older ones check first,
+# and no rx creates here while we hold the lock), and takes thousands of paths per process (xargs).
+# A directory still in STAGING afterwards was not moved: whatever took its path is judged as such.
+rx_place() {
+  local p=$1 st=$2 i b d
+  shift 2
+  : >"$rx_errf"
+  for i; do printf '%s\\0' "$st/\${rx_d[i]##*/}"; done | xargs -0 -r mv -n -t "$p" -- 2>>"$rx_errf"
+  for i; do
+    b=\${rx_d[i]##*/} d=\${rx_d[i]}
+    if [ -e "$st/$b" ] || [ -L "$st/$b" ]; then
+      if [ -e "$d" ] || [ -L "$d" ]; then rx_existing "\${rx_k[i]}" "\${rx_s[i]}" "$d"; else rx_fail "$i" "mv: $(rx_why)"; fi
+    elif [ -d "$d" ] && [ ! -L "$d" ]; then echo "RXDIR \${rx_k[i]}"
+    else rx_fail "$i" "its tree was not extracted: $(rx_why)"
+    fi
+  done
+}
+# rx_group PARENT I…: the run directories I…, all in PARENT, from ONE tree whose entries are their
+# commits' trees (so each equals its commit's tree by construction), extracted by one
+# git archive | tar into a staging directory of PARENT (same file system: renames), then placed.
+rx_group() {
+  local p=$1 st=$1/.rx-staging.$$ i tree why=
+  shift
+  rx_stale "$p"
+  : >"$rx_errf"
+  if ! { mkdir -p -- "$p" && mkdir -- "$st"; } 2>>"$rx_errf"; then why="mkdir: $(rx_why)"
+  elif ! tree=$(for i; do printf '040000 tree %s\\t%s\\0' "\${rx_tid[i]}" "\${rx_d[i]##*/}"; done | git -C "$repo" mktree -z 2>>"$rx_errf"); then why="git mktree: $(rx_why)"
+  elif ! git -C "$repo" archive --format=tar "$tree" 2>>"$rx_errf" | tar -x -f - -C "$st" 2>>"$rx_errf"; then why="git archive | tar: $(rx_why)"
   fi
+  if [ -z "$why" ]; then rx_place "$p" "$st" "$@"
+  else for i; do rx_fail "$i" "$why"; done
+  fi
+  rm -rf -- "$st" 2>/dev/null
+}
+# rx_create: every run directory of rx_k/rx_s/rx_d. Paths that exist are judged one by one (crash
+# recovery); the others are made in bulk, one group per parent directory. A path named twice is
+# judged after the first is made (adopted if it is the same commit's).
+rx_create() {
+  local i d p
+  local -a new=() dup=()
+  local -A seen=() grp=()
+  (( \${#rx_d[@]} )) || return 0
+  for i in "\${!rx_d[@]}"; do
+    d=\${rx_d[i]}
+    if [ -n "\${seen[$d]-}" ]; then dup+=("$i"); continue; fi
+    seen[$d]=1
+    if [ -e "$d" ] || [ -L "$d" ]; then rx_existing "\${rx_k[i]}" "\${rx_s[i]}" "$d"; else new+=("$i"); fi
+  done
+  # Empty arrays are never expanded: bash before 4.4 calls that an unbound variable under set -u.
+  rx_ok=()
+  (( \${#new[@]} )) && rx_check "\${new[@]}"
+  (( \${#rx_ok[@]} )) && for i in "\${rx_ok[@]}"; do
+    d=\${rx_d[i]}; p=.
+    [[ $d == */* ]] && p=\${d%/*}
+    grp[\${p:-/}]+=" $i"
+  done
+  (( \${#grp[@]} )) && for p in "\${!grp[@]}"; do rx_group "$p" \${grp[$p]}; done
+  (( \${#dup[@]} )) && for i in "\${dup[@]}"; do rx_existing "\${rx_k[i]}" "\${rx_s[i]}" "\${rx_d[i]}"; done
+  return 0
 }`;
 
 /**
@@ -79,9 +161,11 @@ mk() {
  * if missing), creates each run directory from its commit's tree, then deletes the temporary
  * branches rx made from that clone. Holding a lock in the state dir (one creator at a time; a
  * creator cut off by a lost connection goes on, and a re-run waits for it, at most `lockWait`
- * seconds, saying who holds it), each directory is extracted into a private scratch directory,
- * checked (the batch script and .rx/point.json are there, no step of the pipe failed), and only
- * then renamed into place — so a run directory that exists is complete.
+ * seconds, saying who holds it), the commits are checked (in the clone, with .rx/point.json and
+ * the batch script), all directories are extracted at once into a private staging directory (no
+ * step of the pipe failed) and only then each is renamed into place — so a run directory that
+ * exists is complete, and nothing half-made ever has a run directory's name. The number of
+ * processes does not grow with the number of directories (see CREATE_FUNCTIONS).
  *
  * A path that already exists is adopted only if it is a real directory (not a symlink) whose
  * `.rx/point.json` is byte for byte the one of the point's commit (same sweep, parameter hash,
@@ -106,6 +190,7 @@ export function createDirsScript(opts: { repo: string; fetchUrl: string | null; 
     sh`rx_wait=${wait}`,
     sh`rx_me=${opts.holder ?? 'rx'}`,
     sh`rx_errf=$(mktemp 2>/dev/null) || rx_errf=/dev/null`,
+    sh`rx_locked=0`,
     sh`trap '[ "$rx_errf" = /dev/null ] || rm -f -- "$rx_errf"' EXIT`,
     // The first lines of what a failed command wrote to stderr, on one line.
     sh`rx_why() { local m; m=$(head -c 600 -- "$rx_errf" 2>/dev/null | tr '\\n\\t\\r' '   '); m=\${m%"\${m##*[! ]}"}; printf '%s' "\${m:-no error message}"; }`,
@@ -124,6 +209,7 @@ export function createDirsScript(opts: { repo: string; fetchUrl: string | null; 
       exit 4
     fi
   fi
+  rx_locked=1
   printf '%s (shell pid %s on %s) since %s\\n' "$rx_me" "$$" "$(hostname 2>/dev/null || echo '?')" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$rx_lock" 2>/dev/null
   trap '[ "$rx_errf" = /dev/null ] || rm -f -- "$rx_errf"; : >"$rx_lock" 2>/dev/null' EXIT
 fi`,
@@ -137,8 +223,13 @@ fi`,
       sh`git -C "$repo" fetch -q -- "$url" ${`refs/heads/rx/${s}/*:refs/heads/rx/${s}/*`} ${`refs/rx/${s}/*:refs/rx/${s}/*`} 2>"$rx_errf" || { echo "RXFATAL cannot fetch the sweep's branches from $url into $repo: $(rx_why) (if git said 'rejected', $repo holds refs of the same sweep name from another repository: give this repository its own remote.repo)" >&2; exit 3; }`,
     );
   }
-  lines.push(MK_FUNCTIONS);
-  for (const d of opts.dirs) lines.push(sh`mk ${d.key} ${d.sha} ${sh.path(d.dir)}`);
+  lines.push(
+    CREATE_FUNCTIONS,
+    sh`rx_k=(${opts.dirs.map(d => d.key)})`,
+    sh`rx_s=(${opts.dirs.map(d => d.sha)})`,
+    sh`rx_d=(${opts.dirs.map(d => sh.path(d.dir))})`,
+    sh`rx_create`,
+  );
   if (opts.fetchUrl !== null && opts.branches.length) {
     // Only the temporary branches rx made (named in the ledger), never others of that name space.
     lines.push(sh`printf 'delete %s\\n' ${opts.branches} | git -C "$repo" update-ref --stdin 2>/dev/null || for b in ${opts.branches}; do git -C "$repo" update-ref -d "$b" 2>/dev/null; done`);
@@ -200,7 +291,7 @@ if [ -d "$out" ]; then
       IFS= read -r -d '' rx_doc < "$rx_d/.rx/point.json"
       rx_doc=\${rx_doc//[$'\\n\\r']/ }
       rx_pj=$(git hash-object --no-filters -- "$rx_d/.rx/point.json" 2>/dev/null) || rx_pj=-
-      # Anything newer than the extracted tree (git archive stamps it with the commit time) was written by a job.
+      # Anything newer than the extracted tree (every file extracted shares the time its run directory was made) was written by a job.
       [ -n "$(find "$rx_d" -mindepth 1 -newer "$rx_d/.rx/point.json" -print -quit 2>/dev/null)" ] && rx_ran=1
       if [[ $rx_n =~ _sha_([0-9a-f]{4,64})$ ]]; then rx_names+=("$rx_n"); rx_shorts+=("\${BASH_REMATCH[1]}"); fi
     fi

@@ -17,7 +17,8 @@ import { PARTIAL_DIR, patternRegExp } from '../remote/rsync.ts';
 import { loadSweepFile, validateParse, type ParseEntry } from '../sweep/definition.ts';
 import { parsers } from '../../parsers/index.ts';
 import { uniqueName } from './columns.ts';
-import { buildDataset, writeDataset, type Dataset, type DatasetRun, type Format } from './dataset.ts';
+import { buildDataset, exitCodeOf, isoUtc, writeDataset, type Dataset, type DatasetRun, type Format } from './dataset.ts';
+import { readRunTable, tableParser, writeLongDataset, type LongRun } from './long-rows.ts';
 import { fetchFiles } from './fetch.ts';
 import { MIRROR, defaultFetchDir } from './mirror.ts';
 import { applyReducer, defaultReduce, type ReduceFn, type Reducer } from './reduce.ts';
@@ -37,6 +38,20 @@ export interface DatasetRequest {
   sweepFile?: string;
   /** Build the table but write no file (nested stages read it in-process). */
   noWrite?: boolean;
+  /** Long format: one row per row of this table output (e.g. LOGS/history.data) of each run, with the run's provenance and params. */
+  rows?: string;
+  /** More files to fetch along with the parse entries' (e.g. the report's tracks). */
+  alsoFetch?: string[];
+  /** Called per sweep with its ledger state and table, while the sweep is open (e.g. by rx report). */
+  visit?: (v: SweepVisit) => Promise<void>;
+}
+
+/** What a `visit` callback sees of one sweep. */
+export interface SweepVisit {
+  state: SweepState;
+  table: Dataset;
+  /** The newest local copy (in the fetch mirror) of a file matching `pattern` of each point, by key. */
+  localFiles(pattern: string): Map<string, string>;
 }
 
 export interface DatasetSummary {
@@ -45,8 +60,10 @@ export interface DatasetSummary {
   format: Format;
   rows: number;
   columns: string[];
-  /** Rows with every parse entry's results. */
+  /** Rows with every parse entry's results (long format: runs whose table was read). */
   complete: number;
+  /** Long format (--rows): runs without that table (not produced yet, no run directory, unreadable). */
+  missing?: number;
 }
 
 export interface DatasetResult {
@@ -60,6 +77,7 @@ export interface DatasetResult {
 /** One table per selected sweep, written to its file unless `noWrite`. */
 export async function makeDatasets(ctx: RepoContext, req: DatasetRequest): Promise<DatasetResult> {
   const names = selectSweeps(ctx, req.sweep);
+  if (req.rows !== undefined) tableParser(req.rows);
   if (req.out && names.length !== 1) throw new ConfigError('--out names one file: give --sweep too (rx dataset writes one dataset per sweep)');
   const result: DatasetResult = { sweeps: [], datasets: {}, warnings: [] };
   // A damaged ledger is reported after the other datasets are written (exit code 5), not instead of them.
@@ -69,20 +87,41 @@ export async function makeDatasets(ctx: RepoContext, req: DatasetRequest): Promi
       await withTarget(ctx, state, t => refreshStates(t, ledger));
       state = ledger.state();
     }
-    const entries = await parseEntries(ctx, state, req.cwd, req.sweepFile);
-    if (entries.length && !req.noFetch && [...state.points.values()].some(p => p.dir)) {
+    // Long format reads only the table it names: the parse entries' results are not among its columns.
+    const entries = req.rows === undefined ? await parseEntries(ctx, state, req.cwd, req.sweepFile) : [];
+    const files = [...new Set([...entries.map(e => e.file), ...(req.rows === undefined ? [] : [req.rows]), ...(req.alsoFetch ?? [])])];
+    if (files.length && !req.noFetch && [...state.points.values()].some(p => p.dir)) {
       // Exactly what `rx fetch <files> --sweep <name>` does: one incremental rsync into .rx/fetched/<name>/.
-      const fetched = await fetchFiles(ctx, { cwd: ctx.top, files: [...new Set(entries.map(e => e.file))], sweep: name });
+      const fetched = await fetchFiles(ctx, { cwd: ctx.top, files, sweep: name });
       result.warnings.push(...fetched.warnings);
     }
-    const { table, complete } = await collectRows(ctx, state, entries);
     const format = req.format ?? 'csv';
+    if (req.rows !== undefined) {
+      result.sweeps.push(await longDataset(ctx, state, req, req.rows, format));
+      return;
+    }
+    const { table, complete } = await collectRows(ctx, state, entries);
     const file = req.out ? resolve(req.cwd, req.out) : join(ctx.rxDir, 'datasets', `${name}.${format}`);
     if (!req.noWrite) await writeDataset(table, format, file);
     result.datasets[name] = table;
     result.sweeps.push({ sweep: name, file, format, rows: table.rows.length, columns: table.columns, complete });
+    if (req.visit) await req.visit({ state, table, localFiles: pattern => newestMatches(ctx, state, pattern) });
   }));
   return result;
+}
+
+/** `rx dataset --rows <file>`: the long table, default .rx/datasets/<sweep>.<file's base name>.<format>. */
+async function longDataset(ctx: RepoContext, state: SweepState, req: DatasetRequest, rowsFile: string, format: Format): Promise<DatasetSummary> {
+  const stem = rowsFile.split('/').pop()!.replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]/g, '_') || 'rows';
+  const file = req.out ? resolve(req.cwd, req.out) : join(ctx.rxDir, 'datasets', `${state.name}.${stem}.${format}`);
+  const local = newestMatches(ctx, state, rowsFile);
+  const runs: LongRun[] = [...state.points.values()].map(p => {
+    const path = local.get(p.key);
+    const run: DatasetRun = { provenance: provenanceOf(state.name, p), params: p.params, results: {}, notes: path ? [] : [`${rowsFile}: ${p.dir ? 'not produced (yet)' : 'no run directory'}`] };
+    return { run, read: async () => (path ? readRunTable(path, `${p.dir}/${rowsFile}`) : undefined) };
+  });
+  const s = await writeLongDataset(runs, format, file);
+  return { sweep: state.name, file, format, rows: s.rows, columns: s.columns, complete: s.runs, missing: s.missing.length };
 }
 
 /** The parse entries of a recorded sweep; functions are loaded from the sweep file again. */
@@ -117,7 +156,7 @@ async function collectRows(ctx: RepoContext, state: SweepState, entries: ParseEn
  * the fetch mirror holds, not only what the last rsync listed: a run directory purged on the
  * cluster since keeps its fetched outputs.
  */
-function mirrorMatches(ctx: RepoContext, state: SweepState, entries: ParseEntry[]): Map<string, string[][]> {
+function mirrorMatches(ctx: RepoContext, state: SweepState, entries: Pick<ParseEntry, 'file'>[]): Map<string, string[][]> {
   const mirror = join(defaultFetchDir(ctx.rxDir, state.name), MIRROR);
   const res = entries.map(e => patternRegExp(e.file));
   const found = new Map<string, string[][]>();
@@ -132,30 +171,47 @@ function mirrorMatches(ctx: RepoContext, state: SweepState, entries: ParseEntry[
   return found;
 }
 
+/** Per point key, the newest local copy of a file matching `pattern` (points with none are left out). */
+function newestMatches(ctx: RepoContext, state: SweepState, pattern: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, [files]] of mirrorMatches(ctx, state, [{ file: pattern }])) {
+    const f = newestFirst(files!).at(-1);
+    if (f) out.set(key, f);
+  }
+  return out;
+}
+
+/** Oldest first, newest last (by modification time). */
+function newestFirst(files: string[]): string[] {
+  return files.map(f => ({ f, t: statSync(f).mtimeMs })).sort((a, b) => a.t - b.t).map(x => x.f);
+}
+
+/** A point's provenance columns: times as ISO 8601 UTC, no exit code for a run that never ran or was cancelled. */
+function provenanceOf(sweep: string, p: PointRecord): DatasetRun['provenance'] {
+  const s = toStatus(sweep, p);
+  return {
+    sweep, key: p.key, sha: p.sha ?? null, base: p.base, dir: p.dir ?? null, job_id: s.jobId, state: s.state,
+    exit_code: exitCodeOf(s.state, s.exitCode, s.start), attempts: s.attempts, submitted_at: isoUtc(p.jobs.at(-1)?.at),
+    start: isoUtc(s.start), end: isoUtc(s.end), elapsed_s: s.elapsedSeconds ?? null,
+  };
+}
+
 /** One experiment's row: provenance, params, every entry's results and the notes on what is missing. */
 async function experimentRow(sweep: string, p: PointRecord, entries: ParseEntry[], files: string[][] | undefined): Promise<{ run: DatasetRun; ok: boolean }> {
-  const s = toStatus(sweep, p);
   const results: Record<string, unknown> = {};
   const notes: string[] = [];
   let ok = entries.length > 0;
   for (const [i, e] of entries.entries()) {
     if (!(await entryResults(p, e, files?.[i] ?? [], results, notes))) ok = false;
   }
-  const run: DatasetRun = {
-    provenance: {
-      sweep, key: p.key, sha: p.sha ?? null, base: p.base, dir: p.dir ?? null, job_id: s.jobId, state: s.state,
-      exit_code: s.exitCode, attempts: s.attempts, submitted_at: p.jobs.at(-1)?.at ?? null, start: s.start ?? null,
-      end: s.end ?? null, elapsed_s: s.elapsedSeconds ?? null,
-    },
-    params: p.params, results, notes,
-  };
+  const run: DatasetRun = { provenance: provenanceOf(sweep, p), params: p.params, results, notes };
   return { run, ok };
 }
 
 /** Adds one parse entry's results to `results` (a taken name gets `_`); false when they are missing. */
 async function entryResults(p: PointRecord, e: ParseEntry, found: string[], results: Record<string, unknown>, notes: string[]): Promise<boolean> {
   // Newest first: after a resubmission, slurm-<old>.out and slurm-<new>.out both match.
-  const files = found.map(f => ({ f, t: statSync(f).mtimeMs })).sort((a, b) => a.t - b.t).map(x => x.f);
+  const files = newestFirst(found);
   if (files.length === 0) {
     notes.push(`${e.file}: ${p.dir ? 'not produced (yet)' : 'no run directory'}`);
     return false;

@@ -65,7 +65,33 @@ export function buildDataset(runs: DatasetRun[]): Dataset {
   return { columns, kinds, rows };
 }
 
-const cellText = (v: unknown): string => {
+/**
+ * A time as ISO 8601 UTC (`2026-01-02T03:04:05.000Z`). A time without a zone (Slurm prints the
+ * cluster's clock time without one) is read as UTC; anything unreadable is no time (null).
+ */
+export function isoUtc(t: unknown): string | null {
+  if (typeof t !== 'string' || t.trim() === '') return null;
+  const s = t.trim();
+  const zoned = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(s);
+  const d = new Date(zoned ? s : `${s}Z`);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/** Job states after which a run never ran (or was stopped), whose exit code says nothing. */
+const NO_EXIT_CODE = /^(CANCELLED|PENDING|UNSUBMITTED|SUBMIT_FAILED|UNKNOWN|REQUEUED|PREEMPTED)/;
+
+/**
+ * The exit code a dataset shows: empty for a cancelled run (Slurm reports 0 for a job cancelled
+ * while pending, and the scancel signal's 0 for a running one) and for one that never started —
+ * never a 0 that reads as success.
+ */
+export function exitCodeOf(state: string, exitCode: number | null | undefined, start: string | null | undefined): number | null {
+  if (exitCode === null || exitCode === undefined || NO_EXIT_CODE.test(state)) return null;
+  const ran = (start !== null && start !== undefined && start !== '') || /^(COMPLETED|FAILED|TIMEOUT|OUT_OF_MEMORY)/.test(state);
+  return ran ? exitCode : null;
+}
+
+export const cellText = (v: unknown): string => {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
   if (typeof v === 'object') return JSON.stringify(v);
@@ -81,10 +107,15 @@ export function toJsonLines(d: Dataset): string {
   return d.rows.map(r => JSON.stringify(Object.fromEntries(d.columns.map(c => [c, clean(r[c])])))).join('\n') + (d.rows.length ? '\n' : '');
 }
 
-type ParquetType = 'BOOLEAN' | 'INT32' | 'DOUBLE' | 'STRING';
+export type ParquetType = 'BOOLEAN' | 'INT32' | 'DOUBLE' | 'STRING' | 'TIMESTAMP';
 
-/** Provenance columns have fixed types, so a dataset's schema does not change as runs finish. */
-const PROVENANCE_TYPES: Partial<Record<string, ParquetType>> = { exit_code: 'INT32', attempts: 'INT32', elapsed_s: 'DOUBLE' };
+/**
+ * Provenance columns have fixed types, so a dataset's schema does not change as runs finish. Times
+ * (ISO 8601 UTC text in CSV and JSON Lines) are Parquet TIMESTAMP (milliseconds, UTC).
+ */
+const PROVENANCE_TYPES: Partial<Record<string, ParquetType>> = {
+  exit_code: 'INT32', attempts: 'INT32', elapsed_s: 'DOUBLE', submitted_at: 'TIMESTAMP', start: 'TIMESTAMP', end: 'TIMESTAMP',
+};
 
 /**
  * Parameter and result columns: BOOLEAN when every value is a boolean, DOUBLE when every value is a
@@ -101,12 +132,22 @@ export function parquetType(values: unknown[], column?: string): ParquetType {
   return 'STRING';
 }
 
+/** A value as the column's Parquet type stores it (times as Dates; anything else in a STRING column as text). */
+export function parquetValue(v: unknown, type: ParquetType): unknown {
+  if (v === undefined || v === null) return null;
+  if (type === 'STRING') return typeof v === 'string' ? v : cellText(v);
+  if (type === 'TIMESTAMP') {
+    const d = new Date(String(v));
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+  return v;
+}
+
 export function toParquet(d: Dataset): Uint8Array {
   const columnData = d.columns.map(name => {
     const values = d.rows.map(r => r[name]);
     const type = parquetType(values, name);
-    const data = values.map(v => (v === undefined || v === null ? null : type === 'STRING' ? (typeof v === 'string' ? v : cellText(v)) : v));
-    return { name, data, type };
+    return { name, data: values.map(v => parquetValue(v, type)), type };
   });
   return new Uint8Array(parquetWriteBuffer({ columnData, createdBy: 'rx (remote-experiments)' }));
 }

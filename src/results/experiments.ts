@@ -1,31 +1,10 @@
-// Experiments as users look them up and count them: one found by commit or run directory (rx show,
-// with its patch), and a sweep's summary (rx sweeps). Read from the ledgers; the diff from git.
+// Experiments as users see them: the patch of one (rx show, rx diff; found by src/results/lookup.ts)
+// and a sweep's summary (rx sweeps). Read from the ledgers; the diff from git.
 import { createTwoFilesPatch } from 'diff';
-import { ConfigError } from '../errors.ts';
 import type { RepoContext } from '../git/repo.ts';
 import { git, verbs } from '../git/verbs.ts';
-import { Ledger, listSweeps, sweepDir, type SweepState } from '../ledger/ledger.ts';
-import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
-
-/** The one experiment whose commit starts with `what` (4+ hex digits) or whose run directory is `what` (path or name). */
-export function findExperiment(ctx: RepoContext, what: string): { rec: ExperimentStatus; base: string } {
-  const q = what.replace(/\/+$/, '');
-  if (!q) throw new ConfigError('rx show: give a commit sha (at least 4 hex digits) or a run directory');
-  const matches: { sweep: string; rec: ExperimentStatus; base: string }[] = [];
-  for (const name of listSweeps(ctx.rxDir)) {
-    const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
-    const state = ledger.state();
-    ledger.close();
-    for (const p of state.points.values()) {
-      const bySha = /^[0-9a-f]{4,40}$/.test(q) && p.sha?.startsWith(q);
-      const byDir = p.dir && (p.dir === q || p.dir.split('/').pop() === q.split('/').pop());
-      if (bySha || byDir) matches.push({ sweep: name, rec: toStatus(name, p), base: p.base });
-    }
-  }
-  if (matches.length === 0) throw new ConfigError(`no experiment with commit or run directory '${what}'`, { hint: 'rx status lists every experiment with its directory.' });
-  if (matches.length > 1) throw new ConfigError(`'${what}' matches ${matches.length} experiments (${matches.map(m => `${m.sweep}/${m.rec.key}`).join(', ')})`, { hint: 'Give more digits of the sha or the full directory name.' });
-  return matches[0]!;
-}
+import type { SweepState } from '../ledger/ledger.ts';
+import { toStatus } from '../ledger/status.ts';
 
 /** The unified diff of an experiment's commit against its base (the point's patch). */
 export async function experimentDiff(ctx: RepoContext, base: string, sha: string): Promise<string> {

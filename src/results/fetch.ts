@@ -2,7 +2,8 @@
 // run per sweep (one per parent directory of its run dirs), incremental and resumable, into the
 // layout described in ./mirror.ts. `rx fetch` prints what this returns; `rx dataset` fetches its
 // parse entries' files with it.
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, statSync, unlinkSync, utimesSync, type Stats } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, type Stats } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
 import { filesBelow } from '../files.ts';
 import { CommandError, ConfigError, ConnectionError, RxError } from '../errors.ts';
@@ -42,6 +43,21 @@ export interface FetchRequest {
   notice?: (line: string) => void;
   /** After how many quiet seconds the first such notice comes (default 30; then 2×, 4×, … as long). */
   stallNoticeSec?: number;
+  /**
+   * Where a pattern matched nothing in some run directory, look for it deeper (the pattern at any
+   * depth, one listing rsync per sweep) and suggest what was found (`rx fetch`; not `rx dataset`).
+   */
+  hints?: boolean;
+}
+
+/** A pattern that matched nothing in some run directories, and what the same pattern at any depth finds there. */
+export interface FetchHint {
+  sweep: string;
+  pattern: string;
+  /** The path (inside the run directory) found most often. */
+  suggestion: string;
+  /** In how many of the run directories that lacked `pattern` it was found. */
+  runDirs: number;
 }
 
 export interface FetchedFile {
@@ -104,16 +120,20 @@ export interface FetchResult {
   rsyncRuns: number;
   /** The rsync argv of every run, for the record. */
   commands: string[][];
+  /** Suggestions for patterns that matched nothing in some run directories (with `hints`). */
+  hints: FetchHint[];
+  /** Patterns that matched nothing in any run directory of any sweep fetched from. */
+  unmatched: string[];
   durationMs: number;
 }
 
 /** Fetches `req.files` for every selected sweep. Problems that do not stop it are in `warnings`. */
 export async function fetchFiles(ctx: RepoContext, req: FetchRequest): Promise<FetchResult> {
   const t0 = performance.now();
-  if (!req.files?.length) throw new ConfigError('rx fetch: name at least one file, e.g. rx fetch history.data', { hint: "Names or globs relative to each run directory: history.data 'LOGS/profile*.data' 'slurm-*.out'." });
-  const patterns = [...new Set(req.files.map(f => validateFetchPattern(f, 'rx fetch')))];
+  if (!req.files?.length) throw new ConfigError('name at least one file, e.g. rx fetch history.data', { hint: "Names or globs relative to each run directory: history.data 'LOGS/profile*.data' 'slurm-*.out'." });
+  const patterns = [...new Set(req.files.map(f => validateFetchPattern(f, 'file pattern')))];
   const opts = transferOptions(req);
-  const result: FetchResult = { sweeps: [], files: [], missing: [], skipped: [], warnings: [], fetched: 0, unchanged: 0, bytes: 0, rsyncRuns: 0, commands: [], durationMs: 0 };
+  const result: FetchResult = { sweeps: [], files: [], missing: [], skipped: [], warnings: [], fetched: 0, unchanged: 0, bytes: 0, rsyncRuns: 0, commands: [], hints: [], unmatched: [], durationMs: 0 };
   for (const name of selectSweeps(ctx, req.sweep)) {
     const sr = await fetchSweep(ctx, name, patterns, opts, req, result);
     if (!sr) continue;
@@ -122,6 +142,7 @@ export async function fetchFiles(ctx: RepoContext, req: FetchRequest): Promise<F
     result.bytes += sr.bytes;
     result.rsyncRuns += sr.rsyncRuns;
   }
+  result.unmatched = unmatchedPatterns(patterns, result);
   result.durationMs = performance.now() - t0;
   return result;
 }
@@ -192,6 +213,11 @@ async function fetchSweep(ctx: RepoContext, name: string, patterns: string[], op
       exposeAll(f, present);
       const notTaken = reportSkipped(f, skipped);
       reportMissing(f, present, notTaken);
+      if (req.hints) await findHints(f, state.sweep.remote).catch(e => {
+        // A hint is a courtesy: when the deeper look fails, the fetch itself still stands.
+        if (!(e instanceof RxError)) throw e;
+        result.warnings.push(`fetch (${name}): could not look for the missing names deeper: ${e.message.split('\n')[0]}`);
+      });
     } finally {
       release();
     }
@@ -226,7 +252,7 @@ async function pullAll(f: SweepFetch, remote: RemoteSpec, progress: FetchRequest
   try {
     for (const [parent, rundirs] of groups) {
       const source = shell ? remoteSource(shell.destination, parent) : parent.replace(/\/+$/, '') + '/';
-      const got = await rsyncPull({ source, dest: f.root.replace(/\/+$/, '') + '/', rules: filterRules(f.patterns, rundirs), shell, onLine, opts: f.opts, result: f.result, where: `rx fetch (${f.name})` });
+      const got = await rsyncPull({ source, dest: f.root.replace(/\/+$/, '') + '/', rules: filterRules(f.patterns, rundirs), shell, onLine, opts: f.opts, result: f.result, where: `fetch (${f.name})` });
       entries.push(...got.entries);
       skipped.push(...got.skipped);
       f.sr.rsyncRuns++;
@@ -274,9 +300,9 @@ function reportSkipped(f: SweepFetch, skipped: SkippedEntry[]): Map<string, stri
   }
   const some = (xs: string[]) => xs.slice(0, 3).join(', ') + (xs.length > 3 ? `, … (${xs.length - 3} more; --json lists all)` : '');
   const links = examples['not-regular'];
-  if (links.length) f.result.warnings.push(`rx fetch (${f.name}): ${links.length} matching symlink${links.length === 1 ? '' : 's'} (or special files) not followed: ${some(links)}. Name what a link points to, or use --follow-links.`);
+  if (links.length) f.result.warnings.push(`fetch (${f.name}): ${links.length} matching symlink${links.length === 1 ? '' : 's'} (or special files) not followed: ${some(links)}. Name what a link points to, or use --follow-links.`);
   const big = examples['too-big'];
-  if (big.length) f.result.warnings.push(`rx fetch (${f.name}): ${big.length} file${big.length === 1 ? '' : 's'} larger than --max-size ${f.opts.maxSize} bytes not fetched: ${some(big)}`);
+  if (big.length) f.result.warnings.push(`fetch (${f.name}): ${big.length} file${big.length === 1 ? '' : 's'} larger than --max-size ${f.opts.maxSize} bytes not fetched: ${some(big)}`);
   return byRundir;
 }
 
@@ -293,6 +319,66 @@ function reportMissing(f: SweepFetch, present: Map<string, ItemizedEntry[]>, not
       }
     }
   }
+}
+
+/** Patterns nothing matched in any run directory (there were run directories to look in). */
+function unmatchedPatterns(patterns: string[], result: FetchResult): string[] {
+  if (!result.sweeps.some(s => s.runs > 0)) return [];
+  const found = [...result.files.map(f => f.path), ...result.skipped.map(f => f.path)];
+  return patterns.filter(p => {
+    const re = patternRegExp(p);
+    return !found.some(x => re.test(x));
+  });
+}
+
+/**
+ * For every pattern some run directories lacked: one listing rsync (a dry run into an empty
+ * directory, so nothing is copied) looks for the pattern at any depth (`**` before it) in those run directories, and the
+ * path found in most of them becomes the hint (`did you mean LOGS/history.data?`).
+ */
+async function findHints(f: SweepFetch, remote: RemoteSpec): Promise<void> {
+  const missing = f.result.missing.filter(m => m.sweep === f.name && !m.pattern.startsWith('**/'));
+  if (!missing.length) return;
+  const patterns = [...new Set(missing.map(m => m.pattern))];
+  const rundirs = [...new Set(missing.map(m => m.rundir))];
+  const parents = [...new Set(missing.map(m => posix.dirname(m.dir)))];
+  const shell = await rsyncShell(remote);
+  const scratch = mkdtempSync(join(tmpdir(), 'rx-fetch-hints-'));
+  const entries: ItemizedEntry[] = [];
+  try {
+    for (const parent of parents) {
+      const source = shell ? remoteSource(shell.destination, parent) : parent.replace(/\/+$/, '') + '/';
+      const rules = filterRules(patterns.map(p => `**/${p}`), rundirs);
+      // Its argv and warnings stay out of the result: `commands` and `rsyncRuns` are the fetch's own.
+      const aside: FetchResult = { ...f.result, commands: [], warnings: [] };
+      const got = await rsyncPull({ source, dest: scratch + '/', rules, shell, onLine: () => {}, opts: f.opts, result: aside, where: `fetch (${f.name}, looking deeper)`, dryRun: true });
+      entries.push(...got.entries);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  for (const p of patterns) {
+    const lacking = new Set(missing.filter(m => m.pattern === p).map(m => m.rundir));
+    const hint = bestHint(p, entries, lacking);
+    if (hint) f.result.hints.push({ sweep: f.name, pattern: p, ...hint });
+  }
+}
+
+/** Pure: the path matching the pattern at any depth found in the most run directories that lacked `pattern`. */
+export function bestHint(pattern: string, entries: readonly ItemizedEntry[], lacking: ReadonlySet<string>): { suggestion: string; runDirs: number } | null {
+  const re = patternRegExp(`**/${pattern}`);
+  const dirsByPath = new Map<string, Set<string>>();
+  for (const e of entries) {
+    if (e.type !== 'file') continue;
+    const i = e.path.indexOf('/');
+    const rundir = e.path.slice(0, i);
+    const rel = e.path.slice(i + 1);
+    if (i < 0 || !lacking.has(rundir) || !re.test(rel)) continue;
+    if (!dirsByPath.has(rel)) dirsByPath.set(rel, new Set());
+    dirsByPath.get(rel)!.add(rundir);
+  }
+  const best = [...dirsByPath].sort(([a, x], [b, y]) => y.size - x.size || a.localeCompare(b))[0];
+  return best ? { suggestion: best[0], runDirs: best[1].size } : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,6 +510,8 @@ interface Pull {
   opts: TransferOptions;
   result: FetchResult;
   where: string;
+  /** List what would be copied, copy nothing (rsync --dry-run). */
+  dryRun?: boolean;
 }
 
 const SSH_TROUBLE = /Permission denied \(|Connection refused|Could not resolve hostname|Connection timed out|No route to host|Connection closed by|kex_exchange_identification|Too many authentication failures|Host key verification failed/;
@@ -436,7 +524,7 @@ const SSH_TROUBLE = /Permission denied \(|Connection refused|Could not resolve h
  */
 async function rsyncPull(pull: Pull): Promise<{ entries: ItemizedEntry[]; skipped: SkippedEntry[] }> {
   const { followLinks, maxSize, timeoutSec } = pull.opts;
-  const argv = ['rsync', ...pullArgs({ source: pull.source, dest: pull.dest, ...(pull.shell ? { ssh: pull.shell.ssh } : {}), followLinks, ...(maxSize !== undefined ? { maxSize } : {}), timeoutSec })];
+  const argv = ['rsync', ...(pull.dryRun ? ['--dry-run'] : []), ...pullArgs({ source: pull.source, dest: pull.dest, ...(pull.shell ? { ssh: pull.shell.ssh } : {}), followLinks, ...(maxSize !== undefined ? { maxSize } : {}), timeoutSec })];
   const parsed = (stdout: string) => ({ entries: parseItemized(stdout), skipped: parseSkipped(stdout) });
   for (let attempt = 0; ; attempt++) {
     pull.result.commands.push(argv);
@@ -514,7 +602,7 @@ async function runRsync(argv: string[], pull: Pull) {
       stall.stop();
     }
   } catch (e) {
-    if (e instanceof CommandError && e.exitCode_ === null) throw new ConfigError(`rx fetch needs rsync on this machine: ${e.stderr}`, { hint: 'Install rsync (e.g. apt-get install rsync); the cluster needs it too.' });
+    if (e instanceof CommandError && e.exitCode_ === null) throw new ConfigError(`fetching needs rsync on this machine: ${e.stderr}`, { hint: 'Install rsync (e.g. apt-get install rsync); the cluster needs it too.' });
     throw e;
   }
 }

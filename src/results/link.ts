@@ -211,13 +211,17 @@ function isFile(p: string): boolean {
 function settleNames(plans: Map<string, DirPlan>, req: LinkRequest, result: LinkResult): void {
   const errors: string[] = [];
   for (const plan of plans.values()) {
+    const before = errors.length;
     const renamed = duplicateNames(plan, req, errors);
+    // Experiments already reported as sharing a name: their links clash too, but that is one conflict, said once.
+    const reported = errors.length > before ? new Set(plan.experiments.filter((e, _, all) => all.filter(x => x.name === e.name).length > 1).map(e => e.name)) : new Set<string>();
     const linkNames = new Map<string, Wanted>();
     for (const w of plan.links) {
       w.name = renamed.get(`${w.sweep}\0${w.point.key}`) ?? w.name;
       w.linkName = fitName(w.name, '_' + flatPath(w.file));
       // Distinct names can still meet after flattening `/` or cutting to 255 bytes.
       const other = linkNames.get(w.linkName);
+      if (other && reported.has(w.name) && other.name === w.name) continue;
       if (other) errors.push(`link name '${w.linkName}' would be used twice: ${other.sweep} point ${other.point.key} file ${other.file} and ${w.sweep} point ${w.point.key} file ${w.file}`);
       else linkNames.set(w.linkName, w);
     }
@@ -225,7 +229,7 @@ function settleNames(plans: Map<string, DirPlan>, req: LinkRequest, result: Link
     sweepConfigs(plan, result);
   }
   if (errors.length) {
-    throw new ConfigError(`rx link: ${errors.length} name conflict${errors.length === 1 ? '' : 's'}; nothing was changed:\n  ${errors.slice(0, 20).join('\n  ')}${errors.length > 20 ? `\n  … and ${errors.length - 20} more` : ''}`, { hint: 'Use --dedupe to append the short sha to clashing names, or a namer that tells them apart (--namer).' });
+    throw new ConfigError(`${errors.length} name conflict${errors.length === 1 ? '' : 's'}; nothing was changed:\n  ${errors.slice(0, 20).join('\n  ')}${errors.length > 20 ? `\n  … and ${errors.length - 20} more` : ''}`, { hint: 'Use --dedupe to append the short sha to clashing names, or a namer that tells them apart (--namer).' });
   }
 }
 
@@ -285,7 +289,7 @@ function checkDirs(plans: Map<string, DirPlan>, result: LinkResult): { manifests
     for (const [file, c] of plan.configs) checkConfig(join(plan.dir, file), c, m.configs[file], conflicts, actions);
   }
   if (conflicts.length) {
-    throw new ConfigError(`rx link: ${conflicts.length} path${conflicts.length === 1 ? '' : 's'} in the way; nothing was changed (rx never replaces what it did not create):\n  ${conflicts.slice(0, 20).join('\n  ')}${conflicts.length > 20 ? `\n  … and ${conflicts.length - 20} more` : ''}`, { hint: 'Move those files away, or link into another directory with --to.' });
+    throw new ConfigError(`${conflicts.length} path${conflicts.length === 1 ? '' : 's'} in the way; nothing was changed (rx never replaces what it did not create):\n  ${conflicts.slice(0, 20).join('\n  ')}${conflicts.length > 20 ? `\n  … and ${conflicts.length - 20} more` : ''}`, { hint: 'Move those files away, or link into another directory with --to.' });
   }
   return { manifests, actions };
 }

@@ -1,6 +1,7 @@
 // Crash-test hook: with RX_CRASH_AFTER=<point> in the environment the process SIGKILLs itself
 // there, exactly as a power cut or kill -9 would. Points: plan, commit, push, dirs, create-1 (after
-// the first run directory), create, clean, submit-1 (after the first job id), submit.
+// the first run directory), create, clean, pack-1 (packs made, none submitted), submit-1 (after the
+// first job id), submit.
 
 export function crashPoint(name: string): void {
   if (process.env.RX_CRASH_AFTER === name) process.kill(process.pid, 'SIGKILL');

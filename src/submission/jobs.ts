@@ -2,19 +2,18 @@
 // id recorded in the ledger as it arrives. Used for first submissions and for resubmissions.
 import { now, type Ledger } from '../ledger/ledger.ts';
 import { Batcher } from '../ledger/batch.ts';
-import { parseSubmitLine, type ArrayJob, type JobSpec } from '../remote/scheduler/types.ts';
-import { arrayPlan, parseMaxArraySize, SHOW_CONFIG } from '../remote/scheduler/slurm-array.ts';
-import { chunked } from '../chunked.ts';
-import { git, verbs } from '../git/verbs.ts';
+import { parseSubmitLine } from '../remote/scheduler/types.ts';
+import { limitRefusal, limitsScript, parseBudget, qosOf, type SubmitBudget } from '../remote/scheduler/slurm-limits.ts';
 import type { Target } from '../remote/target.ts';
 import type { RemoteSpec } from '../remote/config.ts';
 import type { Out } from '../ui.ts';
 import { crashArmed, crashPoint } from './crash.ts';
+import { planUnits, type Unit, type Units } from './units.ts';
 
 export interface JobToSubmit {
   key: string;
   dir: string;
-  /** The point's commit: its batch script decides which points share a job array. */
+  /** The point's commit: its batch script decides which points share a job array or a pack. */
   sha?: string;
   /** 1 for a first submission; the scheduler's marker file is per run dir and attempt. */
   attempt: number;
@@ -23,35 +22,52 @@ export interface JobToSubmit {
 export interface SubmittedJobs {
   jobs: { key: string; jobId: string; attempt: number }[];
   errors: { key: string; error: string }[];
+  /** Points left for a later submit: over the cluster's submit limits (UNSUBMITTED, not failed). */
+  deferred: { keys: string[]; why: string } | null;
 }
 
+type Job = SubmittedJobs['jobs'][number];
+
 /**
- * Runs the scheduler's submit script for `points` over the target's one connection. Every job id
- * and every refusal goes to the ledger (`job` / `error` with `phase`) before this returns.
+ * Runs the scheduler's submit script for `points` over the target's one connection, as many jobs as
+ * the cluster's submit limits allow. Every job id and every refusal goes to the ledger (`job` /
+ * `error` with `phase`; a limit refusal with phase `limit`) before this returns.
  */
 export async function submitJobs(target: Target, ledger: Ledger, remote: RemoteSpec, points: JobToSubmit[], opts: { phase: string; out: Out; top: string }): Promise<SubmittedJobs> {
-  const result: SubmittedJobs = { jobs: [], errors: [] };
+  const result: SubmittedJobs = { jobs: [], errors: [], deferred: null };
   if (!points.length) return result;
   const attempts = new Map(points.map(p => [p.key, p.attempt]));
-  const args = target.scheduler.name === 'slurm' ? remote.sbatchArgs ?? [] : [];
-  const all = points.map(p => ({ key: p.key, dir: p.dir, script: remote.script, args, attempt: p.attempt }));
-  const { arrays, singles } = target.scheduler.name === 'slurm' && remote.array !== false ? await planArrays(target, remote, points, all, opts.top) : { arrays: [], singles: all };
+  const units = await planUnits(target, remote, points, opts.top);
+  const batch = new Batcher<Job>(ledger, js => js.map(j => ({ t: 'job', at: now(), key: j.key, jobId: j.jobId, attempt: j.attempt, scheduler: target.scheduler.name })));
+  const fail = (key: string, message: string) => {
+    const limit = limitRefusal(message);
+    ledger.append({ t: 'error', at: now(), key, phase: limit ? 'limit' : opts.phase, message });
+    if (!limit) result.errors.push({ key, error: message });
+    else result.deferred = { keys: [...(result.deferred?.keys ?? []), key], why: `sbatch refused: ${message}` };
+  };
+  for (const e of units.errors) fail(e.key, e.error);
+  for (const k of units.known) { batch.add(k); result.jobs.push(k); }
+  const budget = target.scheduler.name === 'slurm' ? await submitBudget(target, remote) : { jobs: Infinity, why: null };
+  const deferred = fitBudget(units, budget.jobs);
+  if (deferred.length) result.deferred = { keys: deferred, why: budget.why! };
+  const byUnit = new Map([...units.singles, ...units.arrays.flatMap(a => a.units)].map(u => [u.spec.key, u]));
   const bar = opts.out.progress(opts.phase === 'submit' ? 'submitting' : opts.phase, points.length);
-  const batch = new Batcher<{ key: string; jobId: string; attempt: number }>(ledger, js => js.map(j => ({ t: 'job', at: now(), key: j.key, jobId: j.jobId, attempt: j.attempt, scheduler: target.scheduler.name })));
   try {
-    await target.transport.exec(target.scheduler.submitScript(singles, target.stateDir, arrays), {
+    await target.transport.exec(target.scheduler.submitScript(units.singles.map(u => u.spec), target.stateDir, units.arrays.map(a => a.job)), {
       onLine: line => {
         const r = parseSubmitLine(line);
-        if (!r || !attempts.has(r.key)) return;
-        if ('error' in r) {
-          ledger.append({ t: 'error', at: now(), key: r.key, phase: opts.phase, message: r.error });
-          result.errors.push({ key: r.key, error: r.error });
-          return;
+        const unit = r && byUnit.get(r.key);
+        if (!r || !unit) return;
+        const members = unit.members.filter(m => attempts.has(m.key));
+        if ('error' in r) { for (const m of members) fail(m.key, r.error); return; }
+        // A pack's points go to the ledger together (one append): a rerun finds all or none.
+        for (const [slot, m] of unit.members.entries()) {
+          if (!attempts.has(m.key)) continue;
+          const job = { key: m.key, jobId: unit.spec.key.startsWith('pack:') ? `${r.jobId}+${slot}` : r.jobId, attempt: attempts.get(m.key)! };
+          batch.add(job);
+          result.jobs.push(job);
+          bar.tick();
         }
-        const job = { key: r.key, jobId: r.jobId, attempt: attempts.get(r.key)! };
-        batch.add(job);
-        result.jobs.push(job);
-        bar.tick();
         if (crashArmed('submit-1')) { batch.flush(); crashPoint('submit-1'); }
       },
     });
@@ -59,44 +75,34 @@ export async function submitJobs(target: Target, ledger: Ledger, remote: RemoteS
     batch.flush();
     bar.stop();
   }
+  if (result.deferred) opts.out.warn(`rx: ${result.deferred.keys.length} point(s) left UNSUBMITTED: ${result.deferred.why}. Run the same rx submit again when jobs have left the queue: it submits them then.`);
   return result;
 }
 
+/** How many more jobs the cluster takes from this user (Slurm: limits read with sacctmgr and squeue). */
+async function submitBudget(target: Target, remote: RemoteSpec): Promise<SubmitBudget> {
+  const qos = qosOf(remote.sbatchArgs ?? []);
+  return parseBudget((await target.transport.exec(limitsScript())).stdout, qos);
+}
+
 /**
- * Which points go as job arrays: those whose commits hold the same batch script (read from the
- * local commits) and that script can run as an array task; chunked to the cluster's MaxArraySize
- * (asked once) and `remote.array.maxSize`. The rest (a script alone, unreadable, or one an array
- * cannot run as it is) go one job each.
+ * Keeps the first `budget` jobs (an array task is one job), shortening the array where the budget
+ * ends; returns the keys of the points of the jobs left out.
  */
-async function planArrays(target: Target, remote: RemoteSpec, points: JobToSubmit[], specs: JobSpec[], top: string): Promise<{ arrays: ArrayJob[]; singles: JobSpec[] }> {
-  const withSha = points.map((p, i) => ({ p, spec: specs[i]! })).filter(x => x.p.sha);
-  const singles = specs.filter((_, i) => !points[i]!.sha);
-  if (withSha.length < 2) return { arrays: [], singles: specs };
-  let blobs: (Buffer | null)[];
-  try {
-    blobs = await git(top, verbs.readBlobs(withSha.map(x => `${x.p.sha}:${remote.script}`)));
-  } catch {
-    return { arrays: [], singles: specs }; // commits not here: one job each, as before
+function fitBudget(units: Units, budget: number): string[] {
+  if (!Number.isFinite(budget)) return [];
+  let left = budget;
+  const out: Unit[] = [];
+  const arrays: Units['arrays'] = [];
+  for (const a of units.arrays) {
+    const take = Math.min(left, a.units.length);
+    left -= take;
+    if (take) arrays.push(take === a.units.length ? a : { units: a.units.slice(0, take), job: { ...a.job, specs: a.job.specs.slice(0, take) } });
+    out.push(...a.units.slice(take));
   }
-  // Byte for byte (the key), read as UTF-8 for its header.
-  const groups = new Map<string, { text: string; specs: JobSpec[] }>();
-  withSha.forEach((x, i) => {
-    const b = blobs[i];
-    if (!b) { singles.push(x.spec); return; }
-    const g = groups.get(b.toString('latin1'));
-    if (g) g.specs.push(x.spec);
-    else groups.set(b.toString('latin1'), { text: b.toString('utf8'), specs: [x.spec] });
-  });
-  const opt = typeof remote.array === 'object' ? remote.array : {};
-  const arrays: ArrayJob[] = [];
-  let max: number | null | undefined;
-  for (const { text, specs: group } of groups.values()) {
-    const plan = group.length > 1 ? arrayPlan(text, remote.script, remote.sbatchArgs ?? []) : { reason: 'alone' };
-    if ('reason' in plan) { singles.push(...group); continue; }
-    if (max === undefined) max = parseMaxArraySize((await target.transport.exec(SHOW_CONFIG)).stdout);
-    const size = Math.min(opt.maxSize ?? Infinity, max ?? 1001);
-    group.sort((a, b) => Number(a.key) - Number(b.key) || a.key.localeCompare(b.key));
-    for (const c of chunked(group, size)) arrays.push({ specs: c, script: plan.script, args: plan.args, ...(opt.throttle ? { throttle: opt.throttle } : {}) });
-  }
-  return { arrays, singles };
+  const singles = units.singles.slice(0, Math.max(0, left));
+  out.push(...units.singles.slice(singles.length));
+  units.arrays = arrays;
+  units.singles = singles;
+  return out.flatMap(u => u.members.map(m => m.key));
 }

@@ -135,13 +135,15 @@ function createFailure(c: SubmissionContext, target: Target, e: unknown, wait: n
 export async function cleanPhase(c: SubmissionContext, ledger: Ledger): Promise<void> {
   const toClean = [...ledger.state().points.values()].filter(p => p.created && !p.cleaned);
   if (!toClean.length) return;
-  const branches = toClean.map(p => p.branch!);
+  // Only points of older submissions have a temporary branch to delete.
+  const branches = toClean.flatMap(p => (p.branch ? [p.branch] : []));
+  if (!branches.length) { ledger.append({ t: 'cleaned', at: now(), keys: toClean.map(p => p.key) }); return; }
   const left = c.origin ? await deleteOnOrigin(c, branches) : new Set<string>();
   const local = await git(c.top, verbs.forEachRef(`refs/heads/rx/${c.name}/`));
   const mine = new Set(branches);
   const dels = [...local.keys()].filter(r => mine.has(r)).map(r => `delete ${r} ${local.get(r)}`);
   if (dels.length) await git(c.top, verbs.updateRefs(dels));
-  ledger.append({ t: 'cleaned', at: now(), keys: toClean.filter(p => !left.has(p.branch!)).map(p => p.key) });
+  ledger.append({ t: 'cleaned', at: now(), keys: toClean.filter(p => !p.branch || !left.has(p.branch)).map(p => p.key) });
 }
 
 /** Deletes branches on origin in chunks; returns those origin refused to delete (tried again next time). */

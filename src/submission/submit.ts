@@ -49,7 +49,8 @@ export interface SubmitRecord {
   sha: string | null;
   dir: string | null;
   jobId: string | null;
-  status: 'submitted' | 'skipped' | 'failed';
+  /** `unsubmitted`: held back by the cluster's submit limits; the next rx submit sends it. */
+  status: 'submitted' | 'skipped' | 'failed' | 'unsubmitted';
   error?: string;
 }
 
@@ -60,6 +61,8 @@ export interface SubmitResult {
   submitted: number;
   skipped: number;
   failed: number;
+  /** Points held back by the cluster's submit limits (the next rx submit sends them). */
+  unsubmitted: number;
   records: SubmitRecord[];
   /** Milliseconds per phase: plan, commit, push, dirs, connect, create, clean, submit. */
   timings: Record<string, number>;
@@ -262,7 +265,7 @@ async function dryRun(c: SubmissionContext, state: SweepState, plan: SubmissionP
     skipped: plan.skipped.map(s => { const p = state.points.get(s.key); return { ...s, varied: p?.varied ?? {}, dir: p?.dir ?? null, sha: p?.sha ?? null }; }),
     existingShas: [...state.points.values()].flatMap(p => (p.sha ? [p.sha] : [])),
   }, diffs);
-  return { sweep: c.name, remote: c.label, submitted: 0, skipped: plan.skipped.length, failed: 0, records: [], timings: clock.ms, plan: points };
+  return { sweep: c.name, remote: c.label, submitted: 0, skipped: plan.skipped.length, failed: 0, unsubmitted: 0, records: [], timings: clock.ms, plan: points };
 }
 
 /** The sweep record, when the ledger has none or the definition or base changed; null otherwise. */
@@ -291,13 +294,13 @@ function summary(c: SubmissionContext, ledger: Ledger, plan: SubmissionPlan, clo
     if (!plan.wanted.has(p.key)) continue;
     const job = p.jobs.at(-1);
     const err = p.errors.at(-1);
-    records.push({ sweep: c.name, key: p.key, params: p.params, hash: p.hash, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null, status: job ? 'submitted' : 'failed', ...(job || !err ? {} : { error: err.message }) });
+    records.push({ sweep: c.name, key: p.key, params: p.params, hash: p.hash, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null, status: job ? 'submitted' : !err || err.phase === 'limit' ? 'unsubmitted' : 'failed', ...(job || !err ? {} : { error: err.message }) });
   }
   for (const s of plan.skipped.filter(s => !s.resumed)) {
     const p = st.points.get(s.key);
     records.push({ sweep: c.name, key: s.key, params: s.params, hash: s.hash, sha: p?.sha ?? null, dir: p?.dir ?? null, jobId: p?.jobs.at(-1)?.jobId ?? null, status: 'skipped' });
   }
   const count = (s: SubmitRecord['status']) => records.filter(r => r.status === s).length;
-  return { sweep: c.name, remote: c.label, submitted: count('submitted'), skipped: count('skipped'), failed: count('failed'), records, timings: clock.ms };
+  return { sweep: c.name, remote: c.label, submitted: count('submitted'), skipped: count('skipped'), failed: count('failed'), unsubmitted: count('unsubmitted'), records, timings: clock.ms };
 }
 

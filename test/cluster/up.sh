@@ -264,6 +264,8 @@ Waittime=0
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
+# Enforce association and QOS limits, so submit limits set with sacctmgr (the limit tests) apply.
+AccountingStorageEnforce=associations,limits,qos
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 NodeName=localhost CPUs=$NCPU State=UNKNOWN
@@ -294,6 +296,18 @@ for u in "$USER_NAME" root; do
     ASSOCS=$(assocs)
     has_line "$CLUSTER|$ACCOUNT|$u" || die "sacctmgr add user $u to account $ACCOUNT failed" "$LOG/sacctmgr.log"
   fi
+done
+
+# Two QOS with submit limits for the limit tests (jobs ask for them with --qos; the default QOS
+# `normal` stays unlimited): rxlimit caps each user at 5 queued jobs, rxgrp caps all users together at 4.
+QOS=$(sacctmgr -n -P show qos format=name 2>/dev/null)
+grep -qx rxlimit <<<"$QOS" || sam add qos rxlimit MaxSubmitJobsPerUser=5 || true
+grep -qx rxgrp <<<"$QOS" || sam add qos rxgrp GrpSubmitJobs=4 || true
+for u in "$USER_NAME" root; do
+  case "$(sacctmgr -n -P show assoc where user="$u" account="$ACCOUNT" format=qos 2>/dev/null)" in
+    *rxlimit*rxgrp* | *rxgrp*rxlimit*) ;;
+    *) sam modify user where name="$u" account="$ACCOUNT" set qos+=rxlimit,rxgrp || true ;;
+  esac
 done
 
 # ---------------------------------------------------------------------------------------------

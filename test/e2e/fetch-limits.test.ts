@@ -198,5 +198,5 @@ test('a stalled rsync is reported while it runs, and its time-out (exit code 30)
   assert.ok((await readFile(join(bin, 'argv'), 'utf8')).split('\n').includes('--timeout=2'));
   // Reported at 0.5 s, 1 s and 2 s of silence: a stall is never silent.
   assert.ok(notices.length >= 2, JSON.stringify(notices));
-  assert.match(notices[0]!, /rx fetch \(quickstart\): rsync has listed no file for \d+ s: a large file on its way, or the transfer stalled; rsync gives up after 2 s without any data moving \(--timeout\)/);
+  assert.match(notices[0]!, /fetch \(quickstart\): rsync has listed no file for \d+ s: a large file on its way, or the transfer stalled; rsync gives up after 2 s without any data moving \(--timeout\)/);
 });

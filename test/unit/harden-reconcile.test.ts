@@ -173,7 +173,7 @@ test('create script: adopts only a real dir holding the point\'s own .rx/point.j
   assert.match(lines, /^RXERR 6 .* holds another experiment/m);
   // A commit that is not there: the real cause, not just "cannot create".
   const bad = await mk([{ key: '7', dir: join(out, 'new'), sha: 'f'.repeat(40) }]);
-  assert.match(bad, /^RXERR 7 cannot create .* from ffffffffffff: git archive \| tar: .*(not a valid object name|fatal)/m);
+  assert.match(bad, /^RXERR 7 cannot create .* from ffffffffffff: commit f{40} is not in the repository /m);
 });
 
 test('survey script + parseSurvey: run dirs, their commit and point, whether a job wrote into them, markers and the shell queue\'s jobs', async () => {

@@ -28,7 +28,7 @@ function get(m: Map<string, JobStatus>, jobId: string): JobStatus {
 
 test('real: finished jobs (completed, exit 3, killed by signal 9) and a running one', () => {
   const m = slurm.parseStatus(fixture('status-early.txt'));
-  assert.deepEqual(get(m, id.ok!), { jobId: id.ok, state: 'COMPLETED', exitCode: 0, signal: 0, start: '2026-11-22T02:17:45', end: '2026-11-22T02:17:45', elapsedSeconds: 0, reason: null });
+  assert.deepEqual(get(m, id.ok!), { jobId: id.ok, state: 'COMPLETED', exitCode: 0, signal: 0, start: '2026-11-22T02:17:45Z', end: '2026-11-22T02:17:45Z', elapsedSeconds: 0, reason: null });
   assert.deepEqual(
     { state: get(m, id.fail!).state, exitCode: get(m, id.fail!).exitCode, signal: get(m, id.fail!).signal },
     { state: 'FAILED', exitCode: 3, signal: 0 },
@@ -41,7 +41,7 @@ test('real: finished jobs (completed, exit 3, killed by signal 9) and a running 
   assert.equal(r.state, 'RUNNING');
   assert.equal(r.exitCode, null);
   assert.equal(r.end, null);
-  assert.equal(r.start, '2026-11-22T02:17:45');
+  assert.equal(r.start, '2026-11-22T02:17:45Z');
   assert.equal(r.elapsedSeconds, 2);
   assert.equal(m.has(scenario.unknownId), false, 'an id Slurm does not know is left out');
 });
@@ -63,7 +63,7 @@ test('real: pending (Resources), pending array, running; squeue beats a lagging 
   const t = get(m, id.timeout!);
   assert.equal(t.state, 'TIMEOUT');
   assert.equal(t.elapsedSeconds, 72);
-  assert.equal(t.end, '2026-11-22T02:18:57');
+  assert.equal(t.end, '2026-11-22T02:18:57Z');
   assert.equal(get(m, id.ok!).state, 'COMPLETED');
   assert.equal(get(m, id.fail!).exitCode, 3);
 });
@@ -71,7 +71,7 @@ test('real: pending (Resources), pending array, running; squeue beats a lagging 
 test('real: accounting off (sacct empty): scontrol fills in finished jobs, exit codes and all', () => {
   const out = fixture('status-no-sacct.txt');
   const m = slurm.parseStatus(out);
-  assert.deepEqual(get(m, id.ok!), { jobId: id.ok, state: 'COMPLETED', exitCode: 0, signal: 0, start: '2026-11-22T02:17:45', end: '2026-11-22T02:17:45', elapsedSeconds: 0, reason: null });
+  assert.deepEqual(get(m, id.ok!), { jobId: id.ok, state: 'COMPLETED', exitCode: 0, signal: 0, start: '2026-11-22T02:17:45Z', end: '2026-11-22T02:17:45Z', elapsedSeconds: 0, reason: null });
   assert.equal(get(m, id.fail!).state, 'FAILED');
   assert.equal(get(m, id.fail!).exitCode, 3);
   assert.equal(get(m, id.fail!).reason, 'NonZeroExitCode');
@@ -99,7 +99,7 @@ test('real: just cancelled (squeue COMPLETING, sacct lagging at PENDING) then CA
   const c = get(later, id.run1!);
   assert.equal(c.state, 'CANCELLED');
   assert.equal(c.exitCode, 0);
-  assert.equal(c.end, '2026-11-22T02:19:00');
+  assert.equal(c.end, '2026-11-22T02:19:00Z');
   assert.equal(get(later, id.pend!).state, 'CANCELLED');
   assert.equal(get(later, id.run2!).state, 'RUNNING');
   // array tasks: one started (`17_1`, from squeue and from scontrol's ArrayJobId/ArrayTaskId), the rest pending

@@ -4,6 +4,7 @@ import { ConfigError, StateError } from '../../errors.ts';
 import { sh, type ShFragment } from '../../quote.ts';
 import { arrayScriptName, expandArrayId } from './slurm-array.ts';
 import { chunked } from '../../chunked.ts';
+import { PLACE, SYMLINKS } from './bulk.ts';
 import { TERMINAL_STATES, attemptSuffix, splitUnknown, withUnknown, type ArrayJob, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 /** How many job ids go into one squeue/sacct `-j` list or one scancel call. */
@@ -41,7 +42,9 @@ function checkJobIds(jobIds: readonly string[]): string[] {
 // ---------------------------------------------------------------------------------------------
 // submit
 
-const SUBMIT_PRELUDE = sh`trap '' HUP PIPE
+const SUBMIT_PRELUDE = sh`${SYMLINKS}
+${PLACE}
+trap '' HUP PIPE
 rx_ok=1
 rx_why=
 rx_errf=
@@ -60,6 +63,7 @@ else
     echo "rx: flock not found; submitting without a lock on $rx_sd" >&2
   fi
 fi
+rx_home=$PWD
 rx_oneline() { local s=$1; s=\${s//[$'\\r\\n\\t']/ }; s=\${s#"\${s%%[! ]*}"}; s=\${s%"\${s##*[! ]}"}; printf '%s' "\${s:0:1000}"; }
 # rx_submit KEY DIR MARKER SCRIPT [SBATCH ARGS...]
 rx_submit() {
@@ -104,17 +108,19 @@ rx_submit_array() {
       id=; IFS= read -r id <"$m" || true
       if [[ $id =~ ^[0-9]+(_[0-9]+)?$ ]]; then printf 'RXJOB %s %s\\n' "\${rx_k[i]}" "$id"; continue; fi
     fi
-    if ! abs=$(cd -- "\${rx_d[i]}" 2>"$rx_errf" && pwd -P) || [ -z "$abs" ] || [[ $abs == *$'\\n'* ]]; then
-      msg=$(<"$rx_errf"); printf 'RXERR %s %s\\n' "\${rx_k[i]}" "$(rx_oneline "cannot enter the run directory: \${msg:-$abs}")"; continue
+    # cd -P in this shell (no subshell per task): $PWD is then the run dir's physical path.
+    if ! cd -P -- "\${rx_d[i]}" 2>"$rx_errf"; then
+      msg=$(<"$rx_errf"); printf 'RXERR %s %s\\n' "\${rx_k[i]}" "$(rx_oneline "cannot enter the run directory: $msg")"; continue
     fi
+    abs=$PWD; cd -- "$rx_home" || return 0
+    if [[ $abs == *$'\\n'* ]]; then printf 'RXERR %s %s\\n' "\${rx_k[i]}" "a run directory whose path has a newline cannot be an array task"; continue; fi
     keys+=("\${rx_k[i]}"); dirs+=("$abs"); marks+=("$m")
   done
   n=\${#keys[@]}
   [ "$n" -gt 0 ] || return 0
-  rx_links() { local j; for j in "\${!dirs[@]}"; do ln -s -- "\${dirs[j]}" "$1/$j" || return 1; done; }
   rx_array_fail() { local k; for k in "\${keys[@]}"; do printf 'RXERR %s %s\\n' "$k" "$(rx_oneline "$1")"; done; }
   if ! { mkdir -p -- "$rx_sd/arrays" && ad=$(mktemp -d "$rx_sd/arrays/a.XXXXXX"); } 2>"$rx_errf"; then rx_array_fail "cannot make the array directory in $rx_sd/arrays: $(<"$rx_errf")"; return 0; fi
-  if ! { printf '%s\\n' "\${dirs[@]}" >"$ad/dirs" && mkdir "$ad/t" && rx_links "$ad/t" && printf '%s' "$text" >"$ad/$name"; } 2>"$rx_errf"; then
+  if ! { printf '%s\\n' "\${dirs[@]}" >"$ad/dirs" && mkdir "$ad/t" && rx_symlinks "$ad/t" "\${dirs[@]}" && printf '%s' "$text" >"$ad/$name"; } 2>"$rx_errf"; then
     rx_array_fail "cannot write the array directory $ad: $(<"$rx_errf")"; return 0
   fi
   spec="0-$((n - 1))"; [ -n "$thr" ] && spec+="%$thr"
@@ -132,12 +138,13 @@ rx_submit_array() {
     return 0
   fi
   printf '%s\\n' "$id" >"$ad/jobid" 2>/dev/null
-  for i in "\${!keys[@]}"; do
-    if ! { printf '%s\\n' "\${id}_$i" >"\${marks[i]}.tmp.$$" && mv -f -- "\${marks[i]}.tmp.$$" "\${marks[i]}"; } 2>/dev/null; then
-      rm -f -- "\${marks[i]}.tmp.$$"
-      echo "rx: submitted job \${id}_$i but could not write its marker \${marks[i]}" >&2
-    fi
-  done
+  # Every task's marker, written aside and renamed into place, before any RXJOB line.
+  if mkdir -- "$ad/m" 2>/dev/null; then
+    for i in "\${!keys[@]}"; do printf '%s\\n' "\${id}_$i" >"$ad/m/\${marks[i]##*/}" || echo "rx: submitted job \${id}_$i but could not write its marker" >&2; done
+    rx_place "$ad/m" "$rx_sd" || echo "rx: submitted array $id but could not move its markers into $rx_sd" >&2
+  else
+    echo "rx: submitted array $id but could not write its markers in $ad" >&2
+  fi
   for i in "\${!keys[@]}"; do printf 'RXJOB %s %s\\n' "\${keys[i]}" "\${id}_$i"; done
 }`;
 
@@ -176,6 +183,8 @@ const SQUEUE_FORMAT = '%i|%T|%S|%M|%r';
 const SACCT_FORMAT = 'JobID,State,ExitCode,Start,End,ElapsedRaw,Reason';
 
 const STATUS_PRELUDE = sh`trap '' HUP PIPE
+# Slurm prints times in the local zone without saying which: ask for UTC, so they can be marked so.
+export TZ=UTC
 declare -A rx_known=()
 rx_fail=
 rx_errf=$(mktemp 2>/dev/null || echo /dev/null)
@@ -298,7 +307,7 @@ export function parseSlurmDuration(s: string | undefined): number | null {
 
 function parseTime(s: string | undefined): string | null {
   const t = (s ?? '').trim();
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(t) ? t : null;
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(t) ? `${t}Z` : null; // UTC: the status script sets TZ
 }
 
 function parseReason(s: string | undefined): string | null {
