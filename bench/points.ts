@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { run } from '../src/proc.ts';
-import { planPoints, type PlanDefinition } from '../src/sweep/plan.ts';
+import { planPoints, planStream, type PlanDefinition } from '../src/sweep/plan.ts';
 import { grid, linspace, logspace, plist, zip, intspace } from '../src/sweep/space.ts';
 
 const N = 100_000;
@@ -55,6 +55,7 @@ const MILLION: { label: string; def: () => PlanDefinition } = {
   def: () => ({ base_config, maxPoints: 1_000_000, dimensions: { a: linspace(0, 1, 100), b: logspace(1e-3, 1e3, 100), c: linspace(-1, 1, 100) } }),
 };
 SCENARIOS.million = MILLION;
+SCENARIOS['million-stream'] = MILLION;
 
 interface Measure { points: number; seconds: number; rssStartMB: number; rssEndMB: number; peakMB: number }
 
@@ -64,6 +65,7 @@ function measure(name: string): Measure {
   if (!scenario) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
+  if (name === 'million-stream') return measureStream(scenario.def(), rss0, t0);
   const plan = planPoints(scenario.def());
   const seconds = (performance.now() - t0) / 1000;
   const rss1 = process.memoryUsage().rss;
@@ -72,11 +74,23 @@ function measure(name: string): Measure {
   return { points: plan.points.length, seconds, rssStartMB: rss0 / 2 ** 20, rssEndMB: rss1 / 2 ** 20, peakMB: process.resourceUsage().maxRSS / 1024 };
 }
 
+/** The same million points read one at a time from planStream (nothing held but the points' count). */
+function measureStream(def: PlanDefinition, rss0: number, t0: number): Measure {
+  let n = 0;
+  for (const p of planStream(def).points()) {
+    if (p.hash.length !== 64) throw new Error(`million-stream: point ${n} has no hash`);
+    n++;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (n !== 1_000_000) throw new Error(`million-stream: streamed ${n} points, expected 1 000 000`);
+  return { points: n, seconds, rssStartMB: rss0 / 2 ** 20, rssEndMB: process.memoryUsage().rss / 2 ** 20, peakMB: process.resourceUsage().maxRSS / 1024 };
+}
+
 export async function benchPlanning(say: (line: string) => void): Promise<void> {
   say(`### Planning ${N.toLocaleString('en')} points (hashing included; each scenario in a fresh process)\n`);
   const self = fileURLToPath(import.meta.url);
   for (const [name, s] of Object.entries(SCENARIOS)) {
-    if (name === 'million') continue;
+    if (name.startsWith('million')) continue;
     const r = await run([process.execPath, '--import', 'tsx', self, '--child', name], { cwd: fileURLToPath(new URL('..', import.meta.url)), where: `bench planning ${name}` });
     const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
     const ok = m.seconds <= TARGET_S && m.peakMB <= TARGET_MB;
@@ -119,6 +133,9 @@ export async function benchMillion(say: (line: string) => void): Promise<void> {
   const r = await run([process.execPath, '--import', 'tsx', self, '--child', 'million'], { cwd: rootDir, where: 'bench planning million' });
   const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
   say(`- plan ${MILLION.label} (planPoints, fresh process): **${m.seconds.toFixed(2)} s** (target ≤ 5 s), **peak ${m.peakMB.toFixed(0)} MB** (target ≤ 500 MB)${m.seconds <= 5 && m.peakMB <= 500 ? '' : ' — OVER TARGET'}`);
+  const st = await run([process.execPath, '--import', 'tsx', self, '--child', 'million-stream'], { cwd: rootDir, where: 'bench planning million-stream' });
+  const ms = JSON.parse(st.stdout.trim().split('\n').pop()!) as Measure;
+  say(`- the same points read one at a time (planStream, nothing held): **${ms.seconds.toFixed(2)} s**, **peak ${ms.peakMB.toFixed(0)} MB** (RSS at start ${ms.rssStartMB.toFixed(0)} MB)`);
   const tmp = await mkdtemp(join(tmpdir(), 'rx-bench-million-'));
   try {
     const work = join(tmp, 'work');

@@ -58,12 +58,13 @@ function registerSubmission(p: Command): void {
   p.command('resubmit')
     .description('Run failed, timed-out or cancelled experiments again as new jobs in their own run directory (same commit); the ledger keeps every attempt.')
     .option('--failed', 'select every experiment whose latest job ended FAILED, TIMEOUT, CANCELLED, NODE_FAIL, OUT_OF_MEMORY or PREEMPTED')
+    .option('--rebase', "build each failed point's commit again on the current tip of the sweep's branch (same parameters, new commit and run directory) as its next attempt; a point already on the tip is resubmitted in its run directory")
     .option('--sweep <name>', 'only this sweep')
     .option('--json', 'print the new jobs as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
       const { resubmit } = await import('./commands/resubmit.ts');
-      const r = await resubmit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, failed: o.failed, json: o.json });
+      const r = await resubmit({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, failed: o.failed, rebase: o.rebase, json: o.json });
       if (r.errors.length) process.exitCode = 6;
     });
   p.command('cancel')
@@ -75,6 +76,21 @@ function registerSubmission(p: Command): void {
     .action(async o => {
       const { cancel } = await import('./commands/cancel.ts');
       await cancel({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, states: o.state ? [o.state] : undefined, json: o.json });
+    });
+  p.command('clean')
+    .description("Remove a sweep's run directories on the target (only those rx made, checked against the ledger and each point's commit), their fetched files and links; the ledger keeps every point (shown as cleaned).")
+    .requiredOption('--sweep <name>', 'the sweep')
+    .option('--failed', 'only runs whose latest job ended FAILED, TIMEOUT, CANCELLED, NODE_FAIL, OUT_OF_MEMORY or PREEMPTED')
+    .option('--older-than <duration>', 'only runs that ended (or, without an end time, were submitted) longer ago than this: 30m, 12h, 7d, 2w')
+    .option('--refs', 'also delete refs/rx/<sweep>/<n> of the cleaned runs, here and on origin (never forced)')
+    .option('-n, --dry-run', 'list what would be removed (with sizes) and change nothing')
+    .option('-y, --yes', 'do not ask (needed when not on a terminal)')
+    .option('--json', 'print the result as JSON')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => {
+      const { clean } = await import('./commands/clean.ts');
+      const r = await clean({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, failed: o.failed, olderThan: o.olderThan, refs: o.refs, dryRun: o.dryRun, yes: o.yes, json: o.json });
+      if (r.failed.length) process.exitCode = 6;
     });
 }
 
@@ -104,11 +120,12 @@ function registerInspection(p: Command): void {
     .option('--interval <seconds>', 'with --watch: seconds between refreshes (default 10)', v => positiveInt(v, '--interval'))
     .option('--json', 'print one object per experiment')
     .option('--offline', 'do not contact the cluster; show the states last seen')
+    .option('--all-attempts', 'also show older attempts that a rebased resubmit replaced (default: each point by its latest attempt)')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
       if (o.interval !== undefined && !o.watch) throw new ConfigError('--interval only applies with --watch');
       const { status } = await import('./commands/status.ts');
-      await status({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, json: o.json, offline: o.offline, failed: o.failed, states: o.state ? [o.state] : undefined, watch: o.watch, interval: o.interval });
+      await status({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, json: o.json, offline: o.offline, failed: o.failed, states: o.state ? [o.state] : undefined, watch: o.watch, interval: o.interval, allAttempts: o.allAttempts });
     });
   p.command('sweeps')
     .description('List every sweep: points, submitted, skipped by the latest submit, remote, job states.')
@@ -179,11 +196,12 @@ function registerResults(p: Command): void {
     .option('--from <dir>', "where rx fetch put the files (fetch's --to; default: .rx/fetched/<sweep>/)")
     .option('--namer <template|file>', "experiment names: a template like 'm{initial_mass}_z{initial_z}', or a .ts/.js file exporting a namer function (default: the sweep's namer, else the varied parameters)")
     .option('--dedupe', 'append the short sha to names that several experiments share (default: an error)')
+    .option('--all-attempts', 'also link older attempts that a rebased resubmit replaced, as <name>_attempt<n> (default: only the latest attempt of each point)')
     .option('--json', 'print the result as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
       const { link } = await import('./commands/link.ts');
-      await link({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, files: o.files?.split(','), to: o.to, from: o.from, namer: o.namer, dedupe: o.dedupe, json: o.json });
+      await link({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, files: o.files?.split(','), to: o.to, from: o.from, namer: o.namer, dedupe: o.dedupe, allAttempts: o.allAttempts, json: o.json });
     });
   p.command('dataset')
     .description("One table per sweep: a row per experiment with its params, provenance (sweep, sha, base, dir, job, state, exit code, times) and the results its sweep file's `parse` entries reduce from the run's files (fetched first with one rsync).")
@@ -194,11 +212,12 @@ function registerResults(p: Command): void {
     .option('--offline', 'do not ask the cluster for fresh job states')
     .option('--sweep-file <file>', 'load parse functions from this sweep file (default: the one recorded at submit)')
     .option('--rows <file>', 'long format: one row per row of this table output of each run (e.g. LOGS/history.data), with the run\'s provenance and params')
+    .option('--all-attempts', 'a row for every attempt (older ones a rebased resubmit replaced too; see the attempt column), not only the latest of each point')
     .option('--json', 'print a summary per sweep as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
     .action(async o => {
       const { dataset } = await import('./commands/dataset.ts');
-      await dataset({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, format: o.format, out: o.out, noFetch: o.fetch === false, offline: o.offline, sweepFile: o.sweepFile, rows: o.rows, json: o.json });
+      await dataset({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, format: o.format, out: o.out, noFetch: o.fetch === false, offline: o.offline, sweepFile: o.sweepFile, rows: o.rows, allAttempts: o.allAttempts, json: o.json });
     });
 }
 

@@ -8,8 +8,8 @@ export { plist, grid, zip, star, linspace, logspace, intspace, expandPoints, exp
 export type { PointsSpec, ValuesSpec } from './sweep/space.ts';
 export { sample, samplerSequenceId } from './sweep/samplers.ts';
 export type { SamplerSpec, SamplerType, Bound, ValidSampler } from './sweep/samplers.ts';
-export { planPoints, validateSampler, DEFAULT_MAX_POINTS } from './sweep/plan.ts';
-export type { Plan, PlanDefinition, PlanOptions, PlannedPoint, PointOrigin } from './sweep/plan.ts';
+export { planPoints, planStream, validateSampler, DEFAULT_MAX_POINTS } from './sweep/plan.ts';
+export type { Plan, PlanDefinition, PlanOptions, PlannedPoint, PlanStream, PointOrigin } from './sweep/plan.ts';
 export { paramHash, canonicalJson } from './sweep/hash.ts';
 export { RxError, ConfigError, CommandError, ConnectionError, StateError } from './errors.ts';
 export { submit } from './commands/submit.ts';
@@ -19,3 +19,5 @@ export { patchers, PatchError } from '../patchers/index.ts';
 export type { PatcherType, PatchOptions, MesaPatchOptions, TemplateOptions, JsonPatchOptions, YamlPatchOptions, KeyValuePatchOptions, SbatchPatchOptions } from '../patchers/index.ts';
 export { parsers, ParseError, MesaData } from '../parsers/index.ts';
 export type { ParserName, ParseOptions, MesaDataOptions, MesaRow, InlistValue, NamelistDetails, CsvOptions, CsvTable, CsvValue, JsonValue, KeyValue, SlurmOut, SlurmOutOptions } from '../parsers/index.ts';
+export { strategies } from './strategies/index.ts';
+export type { BoundaryOptions, UncertaintyOptions, Propose, ProposeContext, ResultSpec, StrategyRow, Kernel } from './strategies/index.ts';

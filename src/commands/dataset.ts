@@ -18,7 +18,7 @@ export async function dataset(opts: DatasetOptions): Promise<DatasetResult> {
   const out = opts.out_ ?? makeOut({ json: opts.json });
   if (opts.format !== undefined && !FORMATS.includes(opts.format)) throw new ConfigError(`--format: expected one of ${FORMATS.join(', ')}, got ${JSON.stringify(opts.format)}`);
   const ctx = await repoContext(opts.cwd);
-  const result = await makeDatasets(ctx, { cwd: opts.cwd, sweep: opts.sweep, format: opts.format, out: opts.out, noFetch: opts.noFetch, offline: opts.offline, sweepFile: opts.sweepFile, noWrite: opts.noWrite, rows: opts.rows });
+  const result = await makeDatasets(ctx, { cwd: opts.cwd, sweep: opts.sweep, format: opts.format, out: opts.out, noFetch: opts.noFetch, offline: opts.offline, sweepFile: opts.sweepFile, noWrite: opts.noWrite, rows: opts.rows, allAttempts: opts.allAttempts });
   for (const w of result.warnings) out.warn(`rx: ${w}`);
   if (opts.json) process.stdout.write(JSON.stringify(result.sweeps, null, 2) + '\n');
   else for (const s of result.sweeps) {

@@ -15,7 +15,7 @@ export interface LinkOptions extends LinkRequest {
 export async function link(opts: LinkOptions): Promise<LinkResult> {
   const out = opts.out ?? makeOut({ json: opts.json });
   const ctx = await repoContext(opts.cwd);
-  const result = await linkFiles(ctx, { cwd: opts.cwd, sweep: opts.sweep, files: opts.files, to: opts.to, from: opts.from, namer: opts.namer, dedupe: opts.dedupe });
+  const result = await linkFiles(ctx, { cwd: opts.cwd, sweep: opts.sweep, files: opts.files, to: opts.to, from: opts.from, namer: opts.namer, dedupe: opts.dedupe, allAttempts: opts.allAttempts });
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else printLink(result, opts.cwd, out);
   for (const w of result.warnings) out.warn(`rx: ${w}`);

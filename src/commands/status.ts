@@ -3,7 +3,7 @@
 // connection); --watch refreshes until every job is final, keeping one connection per sweep.
 import { CommandError, ConfigError, ConnectionError } from '../errors.ts';
 import { repoContext, type RepoContext } from '../git/repo.ts';
-import type { Ledger } from '../ledger/ledger.ts';
+import { latestPoints, type Ledger } from '../ledger/ledger.ts';
 import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
 import { forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
 import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
@@ -26,6 +26,8 @@ export interface StatusOptions {
   /** Refresh every `interval` seconds until every job is final. */
   watch?: boolean;
   interval?: number;
+  /** Every attempt of each point (older ones replaced by `rx resubmit --failed --rebase` too), not only the latest. */
+  allAttempts?: boolean;
   out?: Out;
 }
 
@@ -86,7 +88,8 @@ async function collect(ctx: RepoContext, opts: StatusOptions, states: Set<string
   await forEachSweep(selectSweeps(ctx, opts.sweep), name => withLedger(ctx, name, async ledger => {
     if (!opts.offline && ledger.state().sweep && hasLiveJobs(ledger.state())) await refreshStates(await targets.get(ledger), ledger);
     const state = ledger.state();
-    const rows = [...state.points.values()].map(p => ({ p, s: toStatus(name, p) })).filter(r => !states || states.has(r.s.state));
+    // Each point counts once, by its latest attempt: a fixed failure no longer shows as FAILED.
+    const rows = latestPoints(state, opts.allAttempts).map(p => ({ p, s: toStatus(name, p, state) })).filter(r => !states || states.has(r.s.state));
     if (opts.failed) await addReasons(ctx, ledger, rows, opts.offline ? null : targets);
     result.push(...rows.map(r => r.s));
   }));
@@ -212,10 +215,10 @@ function printStatus(rows: ExperimentStatus[], out: Out, detail: boolean): void 
   out.info(countLine(rows, out));
   const head = ['SWEEP', 'N', 'JOB', 'TRY', 'STATE', 'EXIT', ...(detail ? ['TIME'] : []), 'PARAMS', 'DIR', ...(detail ? ['REASON'] : [])];
   const table = [head, ...rows.map(r => [
-    r.sweep, r.key, r.jobId ?? '-', String(r.attempts), r.state, r.exitCode === null ? '-' : String(r.exitCode),
+    r.sweep, r.supersededBy ? `${r.key}→${r.supersededBy}` : r.key, r.jobId ?? '-', String(r.attempt), r.state, r.exitCode === null ? '-' : String(r.exitCode),
     ...(detail ? [elapsed(r.elapsedSeconds)] : []),
     Object.entries(r.varied).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') || '-',
-    r.dir ? r.dir.split('/').pop()! : '-',
+    r.dir ? `${r.dir.split('/').pop()!}${r.cleaned ? ' (removed by rx clean)' : ''}` : '-',
     ...(detail ? [r.reason ?? '-'] : []),
   ])];
   const widths = table[0]!.map((_, i) => Math.min(40, Math.max(...table.map(row => row[i]!.length))));

@@ -33,7 +33,7 @@ function printSweeps(result: SweepSummary[], refreshed: boolean, out: Out): void
   if (!result.length) out.info('no sweeps yet: rx submit --sweep sweep.ts');
   else {
     const rows = [['SWEEP', 'POINTS', 'SUBMITTED', 'SKIPPED', 'REMOTE', 'LAST SUBMIT', 'STATES'], ...result.map(r => [
-      r.sweep, String(r.points), String(r.submitted), String(r.skippedLast), r.remote ?? '-', r.lastSubmitted?.slice(0, 19).replace('T', ' ') ?? '-',
+      r.sweep, r.superseded ? `${r.points} (+${r.superseded} older attempts)` : String(r.points), String(r.submitted), String(r.skippedLast), r.remote ?? '-', r.lastSubmitted?.slice(0, 19).replace('T', ' ') ?? '-',
       Object.entries(r.states).map(([k, v]) => `${k} ${v}`).join(', '),
     ])];
     const w = rows[0]!.map((_, i) => Math.max(...rows.map(row => row[i]!.length)));

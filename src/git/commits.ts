@@ -1,8 +1,8 @@
 // One commit per point, built with git plumbing (fast-import) on top of the base commit: no working
 // tree, no index, no checkout. One fast-import process builds every commit of a submission.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { fastImportPath, git, verbs } from './verbs.ts';
 import { canonicalJson } from '../sweep/hash.ts';
 import { applyFunctionPatcher, applyTextPatcher, patcherFiles, snapshot, type FileChange, type PatcherSpec } from '../sweep/patch.ts';
@@ -84,6 +84,15 @@ export function commitMessage(sweep: string, p: PointToBuild): string {
 const FAST_IMPORT_ENV = { MALLOC_TOP_PAD_: String(256 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(256 * 2 ** 20) };
 
 /**
+ * The author and committer time of every experiment commit: its base commit's committer time. So
+ * the same point on the same base is the same commit whenever and wherever it is built, and a dry
+ * run shows exactly the shas a submission then creates.
+ */
+export function commitTime(repo: string, base: string): Promise<string> {
+  return git(repo, verbs.committerTime(base));
+}
+
+/**
  * Ref names for a point: the permanent ref, which is what is pushed and what the cluster fetches.
  * No temporary branch (`branch` is empty): older rx pushed one per point and deleted it after the
  * run dirs were made, which cost more than every other phase together on origin (deleting 1000 refs
@@ -98,7 +107,7 @@ export const refsFor = (sweep: string, key: string) => ({ ref: `refs/rx/${sweep}
 export async function buildCommits(repo: string, base: string, sweep: string, points: PointToBuild[], changes: Map<string, FileChange[]>, identity?: string, scratch?: string): Promise<Map<string, string>> {
   if (points.length === 0) return new Map();
   const ident = identity ?? (await git(repo, verbs.committerIdent())) ?? 'rx <rx@localhost>';
-  const when = `${Math.floor(Date.now() / 1000)} +0000`;
+  const when = await commitTime(repo, base);
   const chunks: Buffer[] = [];
   const text = (s: string) => chunks.push(Buffer.from(s, 'utf8'));
   const data = (b: Buffer) => {
@@ -137,29 +146,6 @@ export async function buildCommits(repo: string, base: string, sweep: string, po
       return [Number(m!.slice(1)), sha!] as const;
     }));
     return new Map(points.map((p, i) => [p.key, bySerial.get(i + 1)!]));
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
-
-/**
- * The commits a submission would make, computed in a throwaway repository that borrows the user's
- * objects (git alternates): nothing is written to the user's repository. The shas are those of a
- * submission made this second. The same fast-import path as a submission, split over up to one
- * process per core for a large sweep (each on its own scratch ref, at least 5000 points each).
- */
-export async function previewCommits(repo: string, base: string, sweep: string, points: PointToBuild[], changes: Map<string, FileChange[]>): Promise<Map<string, string>> {
-  if (points.length === 0) return new Map();
-  const ident = (await git(repo, verbs.committerIdent())) ?? 'rx <rx@localhost>';
-  const objects = await git(repo, verbs.gitPath('objects'));
-  const tmp = await mkdtemp(join(tmpdir(), 'rx-preview-'));
-  try {
-    await git(tmp, verbs.initBare(tmp));
-    await writeFile(join(tmp, 'objects/info/alternates'), objects + '\n');
-    const parts = Math.max(1, Math.min(availableParallelism(), 4, Math.floor(points.length / 5000)));
-    const size = Math.ceil(points.length / parts);
-    const shas = await Promise.all(Array.from({ length: parts }, (_, k) => buildCommits(tmp, base, sweep, points.slice(k * size, (k + 1) * size), changes, ident, `refs/rx-preview/${k}`)));
-    return new Map(shas.flatMap(m => [...m]));
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -63,6 +63,15 @@ export const verbs = {
     allowFailure: true,
     parse: r => (ok(r) ? r.stdout.trim().replace(/\s+\d+\s+[+-]\d{4}$/, '') : null),
   }),
+  /** The committer time of a commit, as git writes it in a commit object: `<epoch seconds> <±hhmm>`. */
+  committerTime: (sha: string): TextVerb<string> => ({
+    argv: ['show', '-s', '--format=%ct %cd', '--date=format:%z', sha, '--'],
+    parse: r => {
+      const m = /^(\d+) ([+-]\d{4})$/.exec(r.stdout.trim());
+      if (!m) throw new Error(`git show: no committer time for ${sha}: ${r.stdout.trim()}`);
+      return `${m[1]} ${m[2]}`;
+    },
+  }),
   /** Contents of `<rev>:<path>` for each spec; null where missing. Binary-safe, one process. */
   readBlobs: (specs: string[]): StreamVerb<(Buffer | null)[]> => ({
     argv: ['cat-file', '--batch'],

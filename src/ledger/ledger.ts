@@ -24,6 +24,16 @@ export interface PointRecord {
   base: string;
   repeat: number;
   from?: PointOrigin;
+  /** The earlier point this one is a later attempt of (`rx resubmit --failed --rebase`). */
+  supersedes?: string;
+  /** The later attempt that replaces this point: views show that one instead (see latestPoints). */
+  supersededBy?: string;
+  /**
+   * This record's run number within its point's lineage, 1-based: the jobs of the attempts it
+   * supersedes (same-dir resubmits included) plus its own (a record without a job counts as one).
+   * The latest attempt has the highest. Always set by fold (optional only for records built by hand).
+   */
+  attempt?: number;
   sha?: string;
   ref?: string;
   branch?: string;
@@ -32,6 +42,10 @@ export interface PointRecord {
   remote?: string;
   created?: boolean;
   cleaned?: boolean;
+  /** rx clean started removing the run directory (a `removing` record) and has not said how it ended. */
+  dirRemoving?: boolean;
+  /** The run directory is gone from the target (rx clean); the point's history is kept. */
+  dirRemoved?: boolean;
   jobs: { jobId: string; attempt: number; at: string; scheduler: string }[];
   status?: JobStatus;
   statusAt?: string;
@@ -84,7 +98,13 @@ export function fold(name: string, events: LedgerEvent[], opts: FoldOptions = {}
     switch (e.t) {
       case 'sweep': st.sweep = e; break;
       case 'submission': st.submissions.push(e); break;
-      case 'point': st.points.set(e.key, { key: e.key, params: e.params, varied: e.varied, hash: e.hash, base: e.base, repeat: e.repeat, ...(e.from ? { from: e.from } : {}), jobs: [], errors: [], plannedAt: e.at }); break;
+      case 'point': {
+        const wrong = e.supersedes === undefined ? null : checkSupersedes(st, e);
+        if (wrong) throw bad(i, wrong);
+        st.points.set(e.key, { key: e.key, params: e.params, varied: e.varied, hash: e.hash, base: e.base, repeat: e.repeat, ...(e.from ? { from: e.from } : {}), ...(e.supersedes ? { supersedes: e.supersedes } : {}), attempt: 1, jobs: [], errors: [], plannedAt: e.at });
+        if (e.supersedes) st.points.get(e.supersedes)!.supersededBy = e.key;
+        break;
+      }
       case 'commit': Object.assign(get(e.key), { sha: e.sha, ref: e.ref, branch: e.branch }); break;
       case 'pushed': for (const k of e.keys) get(k).pushed = true; break;
       case 'dir': {
@@ -96,6 +116,8 @@ export function fold(name: string, events: LedgerEvent[], opts: FoldOptions = {}
       }
       case 'created': for (const k of e.keys) get(k).created = true; break;
       case 'cleaned': for (const k of e.keys) get(k).cleaned = true; break;
+      case 'removing': for (const k of e.keys) get(k).dirRemoving = true; break;
+      case 'removed': for (const k of e.keys) Object.assign(get(k), { dirRemoved: true, dirRemoving: false }); break;
       case 'job': {
         const p = get(e.key);
         if (!p.jobs.some(j => j.jobId === e.jobId)) {
@@ -106,7 +128,13 @@ export function fold(name: string, events: LedgerEvent[], opts: FoldOptions = {}
         }
         break;
       }
-      case 'error': get(e.key).errors.push({ phase: e.phase, message: e.message, at: e.at }); break;
+      case 'error': {
+        const p = get(e.key);
+        p.errors.push({ phase: e.phase, message: e.message, at: e.at });
+        // rx clean could not remove this point's run directory: its attempt has ended.
+        if (e.phase === 'clean') p.dirRemoving = false;
+        break;
+      }
       case 'state': {
         const p = get(e.key);
         if (p.jobs.at(-1)?.jobId === e.jobId) Object.assign(p, { status: e.status, statusAt: e.at });
@@ -115,7 +143,44 @@ export function fold(name: string, events: LedgerEvent[], opts: FoldOptions = {}
       case 'torn': break;
     }
   });
+  numberAttempts(st);
   return st;
+}
+
+/**
+ * Why a `point` record's `supersedes` is not a later attempt of an earlier point, or null: it must
+ * name a point planned before it, with the same parameters, that no other point supersedes yet
+ * (one successor per point, so each point has one latest attempt).
+ */
+function checkSupersedes(st: SweepState, e: EventOf<'point'>): string | null {
+  const old = st.points.get(e.supersedes!);
+  if (st.points.has(e.key)) return `point ${e.key} is planned twice`;
+  if (!old) return `point ${e.key} supersedes point ${e.supersedes}, which was not planned before it`;
+  if (old.hash !== e.hash) return `point ${e.key} supersedes point ${e.supersedes}, which has other parameters (hash ${old.hash.slice(0, 12)}, not ${e.hash.slice(0, 12)})`;
+  if (old.supersededBy !== undefined) return `point ${e.key} supersedes point ${e.supersedes}, which point ${old.supersededBy} already supersedes`;
+  return null;
+}
+
+/**
+ * Numbers every record's runs along its lineage. A successor is always planned after the point
+ * it supersedes, so one pass in planning order sees every predecessor first.
+ */
+function numberAttempts(st: SweepState): void {
+  for (const p of st.points.values()) {
+    const before = p.supersedes === undefined ? 0 : st.points.get(p.supersedes)!.attempt!;
+    p.attempt = before + Math.max(1, p.jobs.length);
+  }
+}
+
+/** The latest attempt of every point (in planning order); with `all`, every attempt. */
+export function latestPoints(st: SweepState, all = false): PointRecord[] {
+  const points = [...st.points.values()];
+  return all ? points : points.filter(p => p.supersededBy === undefined);
+}
+
+/** The sweep's state with only the latest attempt of each point (with `all`: as it is). */
+export function latestState(st: SweepState, all = false): SweepState {
+  return all ? st : { ...st, points: new Map(latestPoints(st).map(p => [p.key, p])) };
 }
 
 /** `<sweep>_time_YYYY_MM_DD_HH_MM_SS_sha_<hex>` after the sweep name (src/remote/rundir.ts). */

@@ -19,8 +19,11 @@ import { validateRemote, type RemoteSpec } from '../remote/config.ts';
  * ledger may hold lines of several versions: an upgraded rx appends version-3 lines to an older
  * ledger, and an older rx refuses a ledger with version-3 lines rather than misread it). A line
  * fixed by hand reads again once its `"c"` field is dropped and its `"v"` set to 2.
+ * 4: new record kinds and fields an older rx would misread: `removing`/`removed` (rx clean) and a
+ * point's `supersedes` (a rebased attempt). Lines are written as before; an rx that reads up to 3
+ * refuses a ledger with version-4 lines as "written by a newer rx".
  */
-export const LEDGER_VERSION = 3;
+export const LEDGER_VERSION = 4;
 /** The first version whose lines carry a checksum. */
 const CHECKSUM_VERSION = 3;
 
@@ -37,8 +40,12 @@ export type LedgerEvent =
    * so a later command knows exactly what to load from the sweep file again.
    */
   | { t: 'sweep'; at: string; name: string; file: string; branch: string; base: string; definition: Record<string, unknown>; functions: string[]; remote: StoredRemote }
-  /** A point is planned: key is its number within the sweep, stable forever. */
-  | { t: 'point'; at: string; key: string; params: Params; varied: Params; hash: string; base: string; repeat: number; from?: PointOrigin }
+  /**
+   * A point is planned: key is its number within the sweep, stable forever. `supersedes`: this is a
+   * later attempt of that earlier point (the same parameters rebuilt on a newer base by
+   * `rx resubmit --failed --rebase`); views count the latest attempt of each point.
+   */
+  | { t: 'point'; at: string; key: string; params: Params; varied: Params; hash: string; base: string; repeat: number; from?: PointOrigin; supersedes?: string }
   | { t: 'commit'; at: string; key: string; sha: string; ref: string; branch: string }
   /** One `rx submit` of the sweep file: how many points it had, how many were new and skipped. */
   | { t: 'submission'; at: string; points: number; fresh: number; skipped: number; repeat: boolean; sampler?: { drawn: number; sequence: string }; stage?: { select: [string, string][] } }
@@ -46,6 +53,10 @@ export type LedgerEvent =
   | { t: 'dir'; at: string; key: string; dir: string; remote: string }
   | { t: 'created'; at: string; keys: string[] }
   | { t: 'cleaned'; at: string; keys: string[] }
+  /** rx clean is about to remove these points' run directories: written before its remote script runs. */
+  | { t: 'removing'; at: string; keys: string[] }
+  /** These points' run directories are gone from the target (removed by rx clean, or found gone by it). */
+  | { t: 'removed'; at: string; keys: string[] }
   /** A job was submitted for a point; attempt counts resubmissions (1 = first). */
   | { t: 'job'; at: string; key: string; jobId: string; attempt: number; scheduler: string }
   | { t: 'error'; at: string; key: string; phase: string; message: string }
@@ -200,7 +211,7 @@ export function readRecord(raw: unknown): LedgerEvent {
     case 'point': {
       const params = obj(raw, 'params');
       const varied = obj(raw, 'varied');
-      return { t: 'point', at, key: key(raw), params, varied, hash: str(raw, 'hash'), base: sha(raw, 'base'), repeat: count(raw, 'repeat'), ...(raw.from !== undefined ? { from: origin(raw) } : {}) };
+      return { t: 'point', at, key: key(raw), params, varied, hash: str(raw, 'hash'), base: sha(raw, 'base'), repeat: count(raw, 'repeat'), ...(raw.from !== undefined ? { from: origin(raw) } : {}), ...(raw.supersedes !== undefined ? { supersedes: matching(raw, 'supersedes', KEY, 'a point number') } : {}) };
     }
     case 'commit': return { t: 'commit', at, key: key(raw), sha: sha(raw), ref: matching(raw, 'ref', /^refs\/rx\/[^\s]+$/, 'a refs/rx/… ref'), branch: str(raw, 'branch') };
     case 'submission': return submissionRecord(raw);
@@ -208,6 +219,8 @@ export function readRecord(raw: unknown): LedgerEvent {
     case 'dir': return { t: 'dir', at, key: key(raw), dir: str(raw, 'dir'), remote: str(raw, 'remote') };
     case 'created': return { t: 'created', at, keys: keys(raw) };
     case 'cleaned': return { t: 'cleaned', at, keys: keys(raw) };
+    case 'removing': return { t: 'removing', at, keys: keys(raw) };
+    case 'removed': return { t: 'removed', at, keys: keys(raw) };
     case 'job': return { t: 'job', at, key: key(raw), jobId: jobId(raw), attempt: count(raw, 'attempt'), scheduler: str(raw, 'scheduler') };
     case 'error': return { t: 'error', at, key: key(raw), phase: str(raw, 'phase'), message: str(raw, 'message') };
     case 'state': return { t: 'state', at, key: key(raw), jobId: jobId(raw), status: status(raw) };

@@ -1,7 +1,7 @@
 // Asking the scheduler about a sweep's jobs and recording the answers: shared by status, sweeps,
 // cancel, resubmit and dataset. One connection per sweep's remote, one status script for all its live jobs.
 import { ConfigError } from '../errors.ts';
-import { now, type Ledger, type PointRecord, type SweepState } from '../ledger/ledger.ts';
+import { latestPoints, now, type Ledger, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { isPacked, jobOf, packedPointStatus, parsePointRuns, pointRunsScript, type PointRun } from './scheduler/pack.ts';
 import { finished, forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
 import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
@@ -62,13 +62,17 @@ export async function refreshLive(ctx: RepoContext, ledger: Ledger): Promise<voi
   if (hasLiveJobs(state)) await withTarget(ctx, state, target => refreshStates(target, ledger));
 }
 
-/** Every experiment of the selected sweeps as users see it; live states refreshed unless offline. */
-export async function experimentStatuses(ctx: RepoContext, opts: { sweep?: string; offline?: boolean }): Promise<ExperimentStatus[]> {
+/**
+ * Every experiment of the selected sweeps as users see it, each point by its latest attempt (with
+ * `allAttempts`: every attempt); live states refreshed unless offline.
+ */
+export async function experimentStatuses(ctx: RepoContext, opts: { sweep?: string; offline?: boolean; allAttempts?: boolean }): Promise<ExperimentStatus[]> {
   const result: ExperimentStatus[] = [];
   // A damaged ledger is reported after the others are listed (exit code 5), not instead of them.
   await forEachSweep(selectSweeps(ctx, opts.sweep), name => withLedger(ctx, name, async ledger => {
     if (!opts.offline) await refreshLive(ctx, ledger);
-    for (const p of ledger.state().points.values()) result.push(toStatus(name, p));
+    const state = ledger.state();
+    for (const p of latestPoints(state, opts.allAttempts)) result.push(toStatus(name, p, state));
   }));
   return result;
 }

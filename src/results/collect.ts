@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { RepoContext } from '../git/repo.ts';
-import type { PointRecord, SweepState } from '../ledger/ledger.ts';
+import { latestState, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { hasFunction } from '../ledger/records.ts';
 import { toStatus } from '../ledger/status.ts';
 import { forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
@@ -42,12 +42,15 @@ export interface DatasetRequest {
   rows?: string;
   /** More files to fetch along with the parse entries' (e.g. the report's tracks). */
   alsoFetch?: string[];
+  /** A row for every attempt of each point (older ones replaced by `rx resubmit --failed --rebase` too), not only the latest. */
+  allAttempts?: boolean;
   /** Called per sweep with its ledger state and table, while the sweep is open (e.g. by rx report). */
   visit?: (v: SweepVisit) => Promise<void>;
 }
 
 /** What a `visit` callback sees of one sweep. */
 export interface SweepVisit {
+  /** The points of the table's rows, in row order (the latest attempt of each, unless allAttempts). */
   state: SweepState;
   table: Dataset;
   /** The newest local copy (in the fetch mirror) of a file matching `pattern` of each point, by key. */
@@ -87,6 +90,8 @@ export async function makeDatasets(ctx: RepoContext, req: DatasetRequest): Promi
       await withTarget(ctx, state, t => refreshStates(t, ledger));
       state = ledger.state();
     }
+    // One row per point, by its latest attempt (a fixed failure is not a FAILED row); every attempt when asked.
+    state = latestState(state, req.allAttempts);
     // Long format reads only the table it names: the parse entries' results are not among its columns.
     const entries = req.rows === undefined ? await parseEntries(ctx, state, req.cwd, req.sweepFile) : [];
     const files = [...new Set([...entries.map(e => e.file), ...(req.rows === undefined ? [] : [req.rows]), ...(req.alsoFetch ?? [])])];
@@ -117,7 +122,7 @@ async function longDataset(ctx: RepoContext, state: SweepState, req: DatasetRequ
   const local = newestMatches(ctx, state, rowsFile);
   const runs: LongRun[] = [...state.points.values()].map(p => {
     const path = local.get(p.key);
-    const run: DatasetRun = { provenance: provenanceOf(state.name, p), params: p.params, results: {}, notes: path ? [] : [`${rowsFile}: ${p.dir ? 'not produced (yet)' : 'no run directory'}`] };
+    const run: DatasetRun = { provenance: provenanceOf(state, p), params: p.params, results: {}, notes: path ? [] : [`${rowsFile}: ${p.dirRemoved ? 'run directory removed by rx clean' : p.dir ? 'not produced (yet)' : 'no run directory'}`] };
     return { run, read: async () => (path ? readRunTable(path, `${p.dir}/${rowsFile}`) : undefined) };
   });
   const s = await writeLongDataset(runs, format, file);
@@ -144,7 +149,7 @@ async function collectRows(ctx: RepoContext, state: SweepState, entries: ParseEn
   const runs: DatasetRun[] = [];
   let complete = 0;
   for (const p of state.points.values()) {
-    const { run, ok } = await experimentRow(state.name, p, entries, found.get(p.key));
+    const { run, ok } = await experimentRow(state, p, entries, found.get(p.key));
     if (ok) complete++;
     runs.push(run);
   }
@@ -187,24 +192,24 @@ function newestFirst(files: string[]): string[] {
 }
 
 /** A point's provenance columns: times as ISO 8601 UTC, no exit code for a run that never ran or was cancelled. */
-function provenanceOf(sweep: string, p: PointRecord): DatasetRun['provenance'] {
-  const s = toStatus(sweep, p);
+function provenanceOf(state: SweepState, p: PointRecord): DatasetRun['provenance'] {
+  const s = toStatus(state.name, p, state);
   return {
-    sweep, key: p.key, sha: p.sha ?? null, base: p.base, dir: p.dir ?? null, job_id: s.jobId, state: s.state,
+    sweep: state.name, key: p.key, sha: p.sha ?? null, base: p.base, dir: p.dir ?? null, job_id: s.jobId, state: s.state,
     exit_code: exitCodeOf(s.state, s.exitCode, s.start), attempts: s.attempts, submitted_at: isoUtc(p.jobs.at(-1)?.at),
-    start: isoUtc(s.start), end: isoUtc(s.end), elapsed_s: s.elapsedSeconds ?? null,
+    start: isoUtc(s.start), end: isoUtc(s.end), elapsed_s: s.elapsedSeconds ?? null, attempt: s.attempt,
   };
 }
 
 /** One experiment's row: provenance, params, every entry's results and the notes on what is missing. */
-async function experimentRow(sweep: string, p: PointRecord, entries: ParseEntry[], files: string[][] | undefined): Promise<{ run: DatasetRun; ok: boolean }> {
+async function experimentRow(state: SweepState, p: PointRecord, entries: ParseEntry[], files: string[][] | undefined): Promise<{ run: DatasetRun; ok: boolean }> {
   const results: Record<string, unknown> = {};
   const notes: string[] = [];
   let ok = entries.length > 0;
   for (const [i, e] of entries.entries()) {
     if (!(await entryResults(p, e, files?.[i] ?? [], results, notes))) ok = false;
   }
-  const run: DatasetRun = { provenance: provenanceOf(sweep, p), params: p.params, results, notes };
+  const run: DatasetRun = { provenance: provenanceOf(state, p), params: p.params, results, notes };
   return { run, ok };
 }
 
@@ -213,7 +218,7 @@ async function entryResults(p: PointRecord, e: ParseEntry, found: string[], resu
   // Newest first: after a resubmission, slurm-<old>.out and slurm-<new>.out both match.
   const files = newestFirst(found);
   if (files.length === 0) {
-    notes.push(`${e.file}: ${p.dir ? 'not produced (yet)' : 'no run directory'}`);
+    notes.push(`${e.file}: ${p.dirRemoved ? 'run directory removed by rx clean' : p.dir ? 'not produced (yet)' : 'no run directory'}`);
     return false;
   }
   if (files.length > 1) notes.push(`${e.file}: ${files.length} files match; using the newest, ${files.at(-1)!.split('/').pop()}`);

@@ -9,11 +9,12 @@ import { uniqueName } from './columns.ts';
 /** Provenance columns, always first, in this order (documented in the README). */
 export const PROVENANCE = [
   'sweep', 'key', 'sha', 'base', 'dir', 'job_id', 'state', 'exit_code', 'attempts',
-  'submitted_at', 'start', 'end', 'elapsed_s',
+  'submitted_at', 'start', 'end', 'elapsed_s', 'attempt',
 ] as const;
 
 export interface DatasetRun {
-  provenance: Record<(typeof PROVENANCE)[number], unknown>;
+  /** `attempt`: the row's run number within its point's lineage (null when not given). */
+  provenance: Record<Exclude<(typeof PROVENANCE)[number], 'attempt'>, unknown> & { attempt?: unknown };
   params: Record<string, unknown>;
   results: Record<string, unknown>;
   /** Why results are missing or partial (file not produced yet, parse error…). */
@@ -114,7 +115,7 @@ export type ParquetType = 'BOOLEAN' | 'INT32' | 'DOUBLE' | 'STRING' | 'TIMESTAMP
  * (ISO 8601 UTC text in CSV and JSON Lines) are Parquet TIMESTAMP (milliseconds, UTC).
  */
 const PROVENANCE_TYPES: Partial<Record<string, ParquetType>> = {
-  exit_code: 'INT32', attempts: 'INT32', elapsed_s: 'DOUBLE', submitted_at: 'TIMESTAMP', start: 'TIMESTAMP', end: 'TIMESTAMP',
+  exit_code: 'INT32', attempts: 'INT32', attempt: 'INT32', elapsed_s: 'DOUBLE', submitted_at: 'TIMESTAMP', start: 'TIMESTAMP', end: 'TIMESTAMP',
 };
 
 /**

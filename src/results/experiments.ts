@@ -3,7 +3,7 @@
 import { createTwoFilesPatch } from 'diff';
 import type { RepoContext } from '../git/repo.ts';
 import { git, verbs } from '../git/verbs.ts';
-import type { SweepState } from '../ledger/ledger.ts';
+import { latestPoints, type SweepState } from '../ledger/ledger.ts';
 import { toStatus } from '../ledger/status.ts';
 
 /** The unified diff of an experiment's commit against its base (the point's patch). */
@@ -19,8 +19,11 @@ export interface SweepSummary {
   remote: string | null;
   branch: string | null;
   base: string | null;
+  /** Points, each counted once (by its latest attempt). */
   points: number;
   submitted: number;
+  /** Older attempts replaced by a rebased one (rx resubmit --failed --rebase); kept in the ledger, not counted above. */
+  superseded: number;
   /** Points the latest `rx submit` skipped as already submitted. */
   skippedLast: number;
   submissions: number;
@@ -28,10 +31,11 @@ export interface SweepSummary {
   lastSubmitted: string | null;
 }
 
-/** A sweep's points, submissions and job states (as last recorded). */
+/** A sweep's points, submissions and job states (as last recorded), each point by its latest attempt. */
 export function sweepSummary(st: SweepState): SweepSummary {
   const states: Record<string, number> = {};
-  for (const p of st.points.values()) {
+  const latest = latestPoints(st);
+  for (const p of latest) {
     const s = toStatus(st.name, p).state;
     states[s] = (states[s] ?? 0) + 1;
   }
@@ -41,8 +45,9 @@ export function sweepSummary(st: SweepState): SweepSummary {
     remote: st.sweep?.remote.label ?? null,
     branch: st.sweep?.branch ?? null,
     base: st.sweep?.base ?? null,
-    points: st.points.size,
-    submitted: [...st.points.values()].filter(p => p.jobs.length).length,
+    points: latest.length,
+    submitted: latest.filter(p => p.jobs.length).length,
+    superseded: st.points.size - latest.length,
     skippedLast: last?.skipped ?? 0,
     submissions: st.submissions.length,
     states,

@@ -196,7 +196,10 @@ async function fetchSweep(ctx: RepoContext, name: string, patterns: string[], op
     return null;
   }
   const points = [...state.points.values()];
-  const withDir = points.filter(p => p.dir);
+  // A run directory rx clean removed (or is removing) has nothing left to fetch: said once, not an rsync error.
+  const withDir = points.filter(p => p.dir && !p.dirRemoved && !p.dirRemoving);
+  const cleaned = points.filter(p => p.dir).length - withDir.length;
+  if (cleaned) result.warnings.push(`sweep '${name}': ${cleaned} run director${cleaned === 1 ? 'y was' : 'ies were'} removed by rx clean; nothing fetched from ${cleaned === 1 ? 'it' : 'them'}`);
   const dest = req.to !== undefined ? resolve(req.cwd, req.to) : defaultFetchDir(ctx.rxDir, name);
   const root = req.tree ? dest : join(dest, MIRROR);
   const sr: FetchSweepResult = { sweep: name, dest, runs: withDir.length, withoutDir: points.length - withDir.length, rsyncRuns: 0, fetched: 0, unchanged: 0, missing: 0, skipped: 0, bytes: 0, durationMs: 0 };

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync
 import { join, posix, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { RepoContext } from '../git/repo.ts';
-import { Ledger, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
+import { Ledger, latestState, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { selectSweeps } from '../ledger/sweeps.ts';
 import { patternRegExp, validateFetchPattern } from '../remote/rsync.ts';
 import { defaultFetchDir, fitName, flatPath, lstatOrNull, readFetchManifest, tmpPath, writeJsonAtomic, type FetchManifest } from './mirror.ts';
@@ -40,6 +40,11 @@ export interface LinkRequest {
   namer?: string;
   /** Append the short sha to the names of experiments that would otherwise get the same name. */
   dedupe?: boolean;
+  /**
+   * Link older attempts too (those `rx resubmit --failed --rebase` replaced), as `<name>_attempt<n>`;
+   * by default only the latest attempt of each point is linked, under the point's name.
+   */
+  allAttempts?: boolean;
 }
 
 export interface LinkEntry {
@@ -150,7 +155,8 @@ export async function linkFiles(ctx: RepoContext, req: LinkRequest): Promise<Lin
 
 async function planSweep(ctx: RepoContext, name: string, req: LinkRequest, filters: Filters, plans: Map<string, DirPlan>, result: LinkResult): Promise<void> {
   const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
-  const state = ledger.state();
+  // Each point by its latest attempt: attempts share their parameters, hence their names.
+  const state = latestState(ledger.state(), req.allAttempts);
   ledger.close();
   if (!state.sweep) {
     result.warnings.push(`sweep '${name}': the ledger has no sweep definition yet; skipped`);
@@ -173,7 +179,7 @@ async function planSweep(ctx: RepoContext, name: string, req: LinkRequest, filte
   plan.states.set(name, state);
   const points = [...state.points.values()].filter(p => p.dir);
   const expNames: string[] = [];
-  for (const p of points) expNames.push(await experimentName(namer, name, p));
+  for (const p of points) expNames.push((await experimentName(namer, name, p)) + (p.supersededBy !== undefined ? `_attempt${p.attempt}` : ''));
   const files = points.map(p => fetchedFiles(p, manifest, from, filters));
   const links = files.reduce((n, f) => n + f.length, 0);
   result.sweeps.push({ sweep: name, dir, from, config: '', experiments: points.length, withoutFiles: files.filter(f => !f.length).length, links });

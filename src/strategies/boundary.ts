@@ -9,6 +9,7 @@
 // (hi - lo) / (n0 - 1) / 2^r wide, and with one bracket and batch b, (hi - lo) / (b - 1) / (b + 1)^r.
 // A class region narrower than the initial spacing can be missed.
 import { ConfigError } from '../errors.ts';
+import type { Params } from '../sweep/points.ts';
 import type { Bound } from '../sweep/samplers.ts';
 import { finiteNumber, makeDomain, type Domain } from './domain.ts';
 import { checkOptions, checkResult, optionalInt, optionalNumber } from './options.ts';
@@ -43,13 +44,15 @@ export function boundary(options: BoundaryOptions): Propose {
   const neighbours = optionalInt(raw.neighbours, `${WHERE}.neighbours`, 1) ?? Math.max(4, 2 * domain.names.length);
   const seed = optionalInt(raw.seed, `${WHERE}.seed`, 0) ?? 0;
   const classOf = (v: unknown) => toClass(v, threshold);
+  let candidates: Params[] | undefined;
+  const pool = () => (candidates ??= candidatePool(domain, seed, 1024));
   return ctx => {
     const size = slots(ctx, WHERE);
     if (size === 0) return [];
     const { taken, seen } = observe(ctx.rows, domain, result, classOf);
     const batch = new Batch(domain, taken, size);
     if (domain.names.length === 1) propose1d(seen, batch, Math.max(tolerance, cellWidth(domain)));
-    else proposeNd(seen, batch, domain, { tolerance, neighbours, seed });
+    else proposeNd(seen, batch, domain, pool, { tolerance, neighbours, seed });
     return batch.points;
   };
 }
@@ -91,7 +94,11 @@ function propose1d(seen: Seen<boolean>[], batch: Batch, minWidth: number): void 
   }
   // No boundary yet: both ends first, then the widest gaps (the first round: `batch` points evenly spread).
   const xs = groups.map(g => g.x);
-  for (const end of [0, 1]) if (!xs.includes(end) && batch.offer([end])) xs.push(end);
+  for (const end of [0, 1]) {
+    if (xs.includes(end)) continue;
+    batch.offer([end]); // already taken by a run without a class (failed): then just a gap's end
+    xs.push(end);
+  }
   xs.sort((p, q) => p - q);
   const gaps: Interval[] = [];
   for (let i = 0; i + 1 < xs.length; i++) if (xs[i + 1]! - xs[i]! > minWidth) gaps.push({ a: xs[i]!, b: xs[i + 1]! });
@@ -133,26 +140,45 @@ function split(intervals: Interval[], batch: Batch): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Several parameters: midpoints of mixed edges between near neighbours, widest first, spread out.
+// Several parameters: the widest mixed cells. A candidate (a point of the Sobol pool, or the
+// midpoint of a mixed edge between near neighbours) lies in a mixed cell when its k nearest runs
+// are not all of one class; the widest is the one farthest from its nearest run. The batch is
+// picked greedily, each pick counting as a run for the distances of the next, so it spreads out.
+// Refinement stops where every mixed candidate is within tolerance/2 of a run (an edge shorter
+// than the tolerance). Pool points cover the whole boundary; edge midpoints refine below the
+// pool's spacing.
 
 interface NdOptions { tolerance: number; neighbours: number; seed: number }
 
-function proposeNd(seen: Seen<boolean>[], batch: Batch, domain: Domain, o: NdOptions): void {
+function proposeNd(seen: Seen<boolean>[], batch: Batch, domain: Domain, pool: () => Params[], o: NdOptions): void {
   const classes = new Set(seen.map(s => s.value));
   if (classes.size < 2) {
-    // No boundary seen yet: fill the space, farthest from every run first.
-    spaceFill(batch, domain, candidatePool(domain, o.seed, Math.max(256, 16 * batch.size)), seen.map(s => s.u));
+    // No boundary seen yet: fill the space (the first round: the first Sobol points).
+    spaceFill(batch, domain, pool(), seen.map(s => s.u));
     return;
   }
-  const edges = mixedEdges(seen, o.neighbours).filter(e => e.len >= o.tolerance);
-  for (const e of edges) {
-    if (batch.full) break;
-    const a = seen[e.i]!.u, b = seen[e.j]!.u;
-    const mid = a.map((x, d) => (x + b[d]!) / 2);
-    // Spread: a midpoint closer than half its edge to a point already in the batch adds little.
-    if (batch.units.some(p => sqDist(p, mid) < (e.len / 2) ** 2)) continue;
-    batch.offer(mid);
+  const candidates = pool().map(p => domain.toUnit(p)!);
+  for (const e of mixedEdges(seen, o.neighbours)) candidates.push(seen[e.i]!.u.map((x, d) => (x + seen[e.j]!.u[d]!) / 2));
+  // Squared distance to the nearest run, for candidates in a mixed cell only (else 0: never picked).
+  const gap = candidates.map(u => mixedGap(u, seen, o.neighbours));
+  const floor = (o.tolerance / 2) ** 2;
+  while (!batch.full) {
+    let best = -1;
+    gap.forEach((g, i) => { if (g >= floor && g > 0 && (best < 0 || g > gap[best]!)) best = i; });
+    if (best < 0) return;
+    const u = candidates[best]!;
+    gap[best] = 0;
+    if (!batch.offer(u)) continue;
+    const v = batch.units[batch.units.length - 1]!;
+    gap.forEach((g, i) => { if (g > 0) gap[i] = Math.min(g, sqDist(candidates[i]!, v)); });
   }
+}
+
+/** Squared distance from u to its nearest run if its k nearest runs are of both classes, else 0. */
+function mixedGap(u: readonly number[], seen: readonly Seen<boolean>[], k: number): number {
+  const near = seen.map((s, i) => ({ i, d2: sqDist(u, s.u) })).sort((p, q) => p.d2 - q.d2 || p.i - q.i).slice(0, k);
+  const first = seen[near[0]!.i]!.value;
+  return near.some(x => seen[x.i]!.value !== first) ? near[0]!.d2 : 0;
 }
 
 interface Edge { i: number; j: number; len: number }

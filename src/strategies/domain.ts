@@ -90,7 +90,7 @@ function valueAt(d: Dim, u: number): unknown {
   const c = Math.min(1, Math.max(0, u));
   switch (d.kind) {
     case 'linear': return Math.min(d.hi, d.lo + c * (d.hi - d.lo));
-    case 'log': return Math.min(d.hi, Math.max(d.lo, Math.exp(d.llo + c * (d.lhi - d.llo))));
+    case 'log': return c === 0 ? d.lo : c === 1 ? d.hi : Math.min(d.hi, Math.max(d.lo, Math.exp(d.llo + c * (d.lhi - d.llo))));
     case 'int': {
       const n = d.hi - d.lo + 1;
       return d.lo + Math.min(n - 1, Math.floor(c * n));

@@ -28,11 +28,19 @@ export const sqDist = (a: readonly number[], b: readonly number[]) => {
 
 
 /**
- * Greedy maximin: fills the batch with the pool points farthest from every run (`around`, unit
- * coordinates) and from each other; with no runs the first pick is the pool's first point.
+ * Fills the batch from the pool: with no runs, its first points (a Sobol sequence's first points
+ * are balanced; farthest-first would start in the corners); else greedy maximin, the pool points
+ * farthest from every run (`around`, unit coordinates) and from each other.
  */
 export function spaceFill(batch: Batch, domain: Domain, pool: readonly Params[], around: readonly (readonly number[])[]): void {
   const units = pool.map(p => domain.toUnit(p)!);
+  if (around.length === 0) {
+    for (const u of units) {
+      if (batch.full) return;
+      batch.offer(u);
+    }
+    return;
+  }
   const gap = units.map(u => around.reduce((m, s) => Math.min(m, sqDist(u, s)), Infinity));
   while (!batch.full) {
     let best = -1;

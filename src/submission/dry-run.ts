@@ -2,7 +2,8 @@
 // directory names and each patch's diff — with nothing created: no refs, no ledger, no remote.
 import { createTwoFilesPatch } from 'diff';
 import { git, verbs } from '../git/verbs.ts';
-import { previewCommits, type PointToBuild } from '../git/commits.ts';
+import { commitMessage, commitTime, type PointToBuild } from '../git/commits.ts';
+import { commitId, TreeOverlay } from '../git/objects.ts';
 import { runDirName, uniquePrefixes } from '../remote/rundir.ts';
 import type { FileChange } from '../sweep/patch.ts';
 
@@ -49,14 +50,17 @@ export interface DryRunPlan {
 }
 
 /**
- * The dry run's plan. Every commit is computed in one fast-import process (previewCommits, the same
- * path a submission takes); the per-point records are produced lazily, and only the first `diffs`
- * fresh points get a diff (default DEFAULT_DIFFS: diffing 100 000 patches is most of the work).
+ * The dry run's plan. The commit shas are those buildCommits would write this second, hashed here
+ * (commitIds) without a git process or an object written; the per-point records are produced
+ * lazily, and only the first `diffs` fresh points get a diff (default DEFAULT_DIFFS: diffing
+ * 100 000 patches is most of the work).
  */
 export async function planDryRun(i: DryRunInput, diffs = DEFAULT_DIFFS): Promise<DryRunPlan> {
-  const shas = await previewCommits(i.repo, i.base, i.sweep, i.fresh, i.changes);
+  // One instant for the commits and the run directory names (formatted once: a name ends with the short sha).
+  const now = new Date();
+  const shas = await commitIds(i.repo, i.base, i.sweep, i.fresh, i.changes, { when: await commitTime(i.repo, i.base) });
   const prefixes = uniquePrefixes([...i.existingShas, ...shas.values()]);
-  const when = new Date();
+  const stem = `${i.outputRoot}/${runDirName(i.sweep, now, '')}`;
   const withDiff = i.fresh.slice(0, Math.max(0, diffs));
   const paths = [...new Set(withDiff.flatMap(p => (i.changes.get(p.key) ?? []).map(c => c.path)))];
   const blobs = paths.length ? await git(i.repo, verbs.readBlobs(paths.map(p => `${i.base}:${p}`))) : [];
@@ -73,9 +77,36 @@ export async function planDryRun(i: DryRunInput, diffs = DEFAULT_DIFFS): Promise
       for (let n = 0; n < i.fresh.length; n++) {
         const p = i.fresh[n]!;
         const sha = shas.get(p.key)!;
-        yield { key: p.key, params: p.params, varied: p.varied, hash: p.hash, skipped: false, resuming: false, dir: `${i.outputRoot}/${runDirName(i.sweep, when, prefixes.get(sha)!)}`, sha, diff: n < withDiff.length ? diffOf(p) : null };
+        yield { key: p.key, params: p.params, varied: p.varied, hash: p.hash, skipped: false, resuming: false, dir: stem + prefixes.get(sha)!, sha, diff: n < withDiff.length ? diffOf(p) : null };
       }
       for (const s of i.skipped) yield { key: s.key, params: s.params, varied: s.varied, hash: s.hash, skipped: !s.resumed, resuming: s.resumed, dir: s.dir, sha: s.sha, diff: null };
     },
   };
+}
+
+export interface CommitTime {
+  /** "Name <email>", as `git var GIT_COMMITTER_IDENT` gives it (default: the repository's). */
+  ident?: string;
+  /** "<seconds> <±hhmm>" (default: now, +0000, as buildCommits writes it). */
+  when?: string;
+}
+
+/**
+ * The sha of the commit buildCommits would make for each point (key → sha): the same tree (the
+ * base's with the point's changes), parent, author, committer and message, hashed in-process. The
+ * base's trees along the changed paths are read once; nothing is written to the repository.
+ */
+export async function commitIds(repo: string, base: string, sweep: string, points: readonly PointToBuild[], changes: Map<string, FileChange[]>, t: CommitTime = {}): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (points.length === 0) return out;
+  const ident = t.ident ?? (await git(repo, verbs.committerIdent())) ?? 'rx <rx@localhost>';
+  const who = `${ident} ${t.when ?? (await commitTime(repo, base))}`;
+  const paths = new Set<string>();
+  for (const p of points) for (const c of changes.get(p.key) ?? []) paths.add(c.path);
+  const overlay = await TreeOverlay.load(repo, base, paths);
+  for (const p of points) {
+    const tree = overlay.rootWith(changes.get(p.key) ?? []);
+    out.set(p.key, commitId({ tree, parents: [base], author: who, committer: who, message: commitMessage(sweep, p) }, overlay.algo));
+  }
+  return out;
 }

@@ -47,7 +47,7 @@ export async function submitJobs(target: Target, ledger: Ledger, remote: RemoteS
   };
   for (const e of units.errors) fail(e.key, e.error);
   for (const k of units.known) { batch.add(k); result.jobs.push(k); }
-  const budget = target.scheduler.name === 'slurm' ? await submitBudget(target, remote) : { jobs: Infinity, why: null };
+  const budget = target.scheduler.name === 'slurm' ? await submitBudget(target, [...units.directives, ...remote.sbatchArgs ?? []]) : { jobs: Infinity, why: null };
   const deferred = fitBudget(units, budget.jobs);
   if (deferred.length) result.deferred = { keys: deferred, why: budget.why! };
   const byUnit = new Map([...units.singles, ...units.arrays.flatMap(a => a.units)].map(u => [u.spec.key, u]));
@@ -79,10 +79,12 @@ export async function submitJobs(target: Target, ledger: Ledger, remote: RemoteS
   return result;
 }
 
-/** How many more jobs the cluster takes from this user (Slurm: limits read with sacctmgr and squeue). */
-async function submitBudget(target: Target, remote: RemoteSpec): Promise<SubmitBudget> {
-  const qos = qosOf(remote.sbatchArgs ?? []);
-  return parseBudget((await target.transport.exec(limitsScript())).stdout, qos);
+/**
+ * How many more jobs the cluster takes from this user (Slurm: limits read with sacctmgr and
+ * squeue), under the QOS the script's `#SBATCH` lines or sbatchArgs (later wins) name.
+ */
+async function submitBudget(target: Target, sbatchWords: string[]): Promise<SubmitBudget> {
+  return parseBudget((await target.transport.exec(limitsScript())).stdout, qosOf(sbatchWords));
 }
 
 /**

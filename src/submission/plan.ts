@@ -32,8 +32,9 @@ export function planSubmission(state: SweepState, points: SweepPoint[], repeat: 
   const seen = new Map<string, { count: number; key: string }>();
   let nextKey = 1;
   for (const p of state.points.values()) {
+    // A rebased attempt (`supersedes`) is the same experiment again, not one more repeat of it.
     const s = seen.get(p.hash);
-    seen.set(p.hash, { count: (s?.count ?? 0) + 1, key: s?.key ?? p.key });
+    seen.set(p.hash, { count: (s?.count ?? 0) + (p.supersedes ? 0 : 1), key: s?.key ?? p.key });
     nextKey = Math.max(nextKey, Number(p.key) + 1);
   }
   const fresh: PointToBuild[] = [];

@@ -417,7 +417,8 @@ class Reconciler {
   private reportMissing(): void {
     const seen = new Set(this.i.survey.entries.map(e => trimDir(e.dir)));
     for (const p of this.points) {
-      if (p.dir && p.created && !seen.has(trimDir(p.dir))) this.r.findings.push({ kind: 'missing', key: p.key, dir: p.dir, message: `point ${p.key}: its run directory ${p.dir} is gone from the target` });
+      // A run dir `rx clean` removed (or is removing) is gone on purpose.
+      if (p.dir && p.created && !p.dirRemoved && !p.dirRemoving && !seen.has(trimDir(p.dir))) this.r.findings.push({ kind: 'missing', key: p.key, dir: p.dir, message: `point ${p.key}: its run directory ${p.dir} is gone from the target` });
     }
   }
 }

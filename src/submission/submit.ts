@@ -14,6 +14,10 @@ import { canonicalJson } from '../sweep/hash.ts';
 import { Ledger, listSweeps, now, sweepDir, type EventOf, type SweepState } from '../ledger/ledger.ts';
 import { acquireLock } from '../ledger/lock.ts';
 import { storeDefinition } from '../ledger/records.ts';
+import { latestOf } from '../ledger/status.ts';
+import type { RemoteSpec } from '../remote/config.ts';
+import type { FileChange } from '../sweep/patch.ts';
+import { inputFiles, warnMovedOnSubmit, warnUncommitted } from './drift.ts';
 import { openTarget, outputRoot, remoteLabel, type Target } from '../remote/target.ts';
 import { stageRows } from '../results/stage-rows.ts';
 import type { Out } from '../ui.ts';
@@ -78,20 +82,29 @@ export interface Prepared { checked: CheckedSweep; c: SubmissionContext }
 export async function prepare(ctx: RepoContext, opts: Pick<SubmitOptions, 'sweep' | 'cwd' | 'out'>): Promise<Prepared> {
   // Checked now; planned once the ledger says how many samples were drawn before.
   const checked = checkSweep(await loadSweepFile(opts.sweep, opts.cwd), opts.sweep);
-  const base = await git(ctx.top, verbs.resolveCommit(checked.def.branch));
-  if (!base) throw new ConfigError(`branch: '${checked.def.branch}' is not a branch, tag or commit in ${ctx.top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
-  const [script] = await git(ctx.top, verbs.readBlobs([`${base}:${checked.remote.script}`]));
-  if (!script) throw new ConfigError(`remote.script: '${checked.remote.script}' is not in the base commit ${base.slice(0, 12)} of '${checked.def.branch}'`, { hint: 'Commit the batch script (e.g. run.sbatch) to the base branch, or set remote.script.' });
-  const origin = await git(ctx.top, verbs.remoteUrl('origin'));
-  const fetchUrl = checked.remote.origin ?? origin;
-  if (checked.remote.host !== 'local' && !fetchUrl) {
-    throw new ConfigError(`the repository ${ctx.top} has no 'origin' remote, so the cluster cannot fetch the experiment commits`, { hint: 'Add one (git remote add origin <url>) or set remote.origin to a URL the cluster can fetch from.' });
-  }
-  const c: SubmissionContext = {
-    top: ctx.top, name: checked.def.name, base, remote: checked.remote, label: remoteLabel(checked.remote),
-    outputRoot: outputRoot(checked.remote, ctx.top), origin: origin !== null, fetchUrl: fetchUrl ?? null, out: opts.out,
-  };
+  const c = await submissionContext(ctx.top, { name: checked.def.name, branch: checked.def.branch, remote: checked.remote, out: opts.out });
   return { checked, c };
+}
+
+/**
+ * What the phases need to know about a sweep submitted from `top` on the current tip of `branch`
+ * (which must hold the batch script), and where the cluster fetches the commits from. Shared by
+ * rx submit and rx resubmit --failed --rebase.
+ */
+export async function submissionContext(top: string, s: { name: string; branch: string; remote: RemoteSpec; out: Out }): Promise<SubmissionContext> {
+  const base = await git(top, verbs.resolveCommit(s.branch));
+  if (!base) throw new ConfigError(`branch: '${s.branch}' is not a branch, tag or commit in ${top}`, { hint: 'Set branch to an existing branch (e.g. main), tag or commit sha.' });
+  const [script] = await git(top, verbs.readBlobs([`${base}:${s.remote.script}`]));
+  if (!script) throw new ConfigError(`remote.script: '${s.remote.script}' is not in the base commit ${base.slice(0, 12)} of '${s.branch}'`, { hint: 'Commit the batch script (e.g. run.sbatch) to the base branch, or set remote.script.' });
+  const origin = await git(top, verbs.remoteUrl('origin'));
+  const fetchUrl = s.remote.origin ?? origin;
+  if (s.remote.host !== 'local' && !fetchUrl) {
+    throw new ConfigError(`the repository ${top} has no 'origin' remote, so the cluster cannot fetch the experiment commits`, { hint: 'Add one (git remote add origin <url>) or set remote.origin to a URL the cluster can fetch from.' });
+  }
+  return {
+    top, name: s.name, base, remote: s.remote, label: remoteLabel(s.remote),
+    outputRoot: outputRoot(s.remote, top), origin: origin !== null, fetchUrl: fetchUrl ?? null, out: s.out,
+  };
 }
 
 export async function submitSweep(ctx: RepoContext, opts: SubmitOptions): Promise<SubmitResult> {
@@ -123,6 +136,7 @@ async function submitLocked(ctx: RepoContext, opts: SubmitOptions, checked: Chec
   checkUnbuiltBases(c, state, plan, sweep.def.branch);
   // Validation pass: every patch must apply before anything is written.
   let changes = await computeChanges(c.top, c.base, c.name, sweep.def.patcher, [...plan.unbuilt, ...plan.fresh]);
+  await warnDrift(c, state, plan, sweep, opts, changes);
   if (opts.dryRun) return dryRun(c, state, plan, changes, clock, opts.diffs);
 
   await ensureExcluded(ctx);
@@ -170,11 +184,25 @@ async function submitLocked(ctx: RepoContext, opts: SubmitOptions, checked: Chec
   }
 }
 
+/**
+ * Says what the runs will not contain: points skipped as already submitted on an older commit than
+ * the branch's tip (each by its latest attempt), and uncommitted edits to the files the runs take
+ * from the base commit.
+ */
+async function warnDrift(c: SubmissionContext, state: SweepState, plan: SubmissionPlan, sweep: LoadedSweep, opts: SubmitOptions, changes: Map<string, FileChange[]>): Promise<void> {
+  const skipped = [...new Map(plan.skipped.map(s => state.points.get(s.key)).filter(p => p !== undefined).map(p => latestOf(p, state)).map(p => [p.key, p])).values()];
+  warnMovedOnSubmit({ sweep: c.name, branch: sweep.def.branch, tip: c.base, sweepFile: opts.sweep, skipped, out: c.out });
+  await warnUncommitted(c.top, c.name, sweep.def.branch, inputFiles(sweep.def.patcher, c.remote.script, changes), c.out);
+}
+
 /** Points planned by an interrupted submission must be finished on the base they were planned on. */
 function checkUnbuiltBases(c: SubmissionContext, state: SweepState, plan: SubmissionPlan, branch: string): void {
   for (const p of plan.unbuilt) {
     const planned = state.points.get(p.key)!.base;
-    if (planned !== c.base) throw new StateError(`sweep '${c.name}': point ${p.key} was planned on base ${planned.slice(0, 12)} but '${branch}' is now ${c.base.slice(0, 12)}`, { hint: 'Finish that submission by pointing branch at the old commit, or use a new sweep name.' });
+    if (planned !== c.base) {
+      const rebased = state.points.get(p.key)!.supersedes;
+      throw new StateError(`sweep '${c.name}': point ${p.key} was planned on base ${planned.slice(0, 12)} but '${branch}' is now ${c.base.slice(0, 12)}`, { hint: rebased ? 'It is a rebased attempt of an interrupted `rx resubmit --failed --rebase`: run that command again; it finishes the attempt on the base it recorded.' : 'Finish that submission by pointing branch at the old commit, or use a new sweep name.' });
+    }
   }
 }
 
@@ -297,8 +325,10 @@ function summary(c: SubmissionContext, ledger: Ledger, plan: SubmissionPlan, clo
     records.push({ sweep: c.name, key: p.key, params: p.params, hash: p.hash, sha: p.sha ?? null, dir: p.dir ?? null, jobId: job?.jobId ?? null, status: job ? 'submitted' : !err || err.phase === 'limit' ? 'unsubmitted' : 'failed', ...(job || !err ? {} : { error: err.message }) });
   }
   for (const s of plan.skipped.filter(s => !s.resumed)) {
-    const p = st.points.get(s.key);
-    records.push({ sweep: c.name, key: s.key, params: s.params, hash: s.hash, sha: p?.sha ?? null, dir: p?.dir ?? null, jobId: p?.jobs.at(-1)?.jobId ?? null, status: 'skipped' });
+    // Reported as its latest attempt (a rebased one replaces a failed one).
+    const first = st.points.get(s.key);
+    const p = first && latestOf(first, st);
+    records.push({ sweep: c.name, key: p?.key ?? s.key, params: s.params, hash: s.hash, sha: p?.sha ?? null, dir: p?.dir ?? null, jobId: p?.jobs.at(-1)?.jobId ?? null, status: 'skipped' });
   }
   const count = (s: SubmitRecord['status']) => records.filter(r => r.status === s).length;
   return { sweep: c.name, remote: c.label, submitted: count('submitted'), skipped: count('skipped'), failed: count('failed'), unsubmitted: count('unsubmitted'), records, timings: clock.ms };

@@ -2,7 +2,7 @@
 // which of those jobs go as job arrays (Slurm: jobs that run the same batch script).
 import { git, verbs } from '../git/verbs.ts';
 import { chunked } from '../chunked.ts';
-import { arrayPlan, parseMaxArraySize, SHOW_CONFIG } from '../remote/scheduler/slurm-array.ts';
+import { arrayPlan, parseBatchScript, parseMaxArraySize, SHOW_CONFIG } from '../remote/scheduler/slurm-array.ts';
 import { makePacksScript, markerSurveyScript, packName, packRunner, parseMarkers, parsePacks, PACK_OUTPUT, runnerName, type PackMember, type PackSpec, type PackToMake } from '../remote/scheduler/pack.ts';
 import type { ArrayJob, JobSpec } from '../remote/scheduler/types.ts';
 import type { Target } from '../remote/target.ts';
@@ -30,6 +30,8 @@ export interface Units {
   known: { key: string; attempt: number; jobId: string }[];
   /** Points left out (e.g. a pack could not be made), with why. */
   errors: { key: string; error: string }[];
+  /** The batch scripts' `#SBATCH` words (the first script's: where the QOS a job runs under may be set). */
+  directives: string[];
 }
 
 const byKey = (a: { key: string }, b: { key: string }) => Number(a.key) - Number(b.key) || a.key.localeCompare(b.key);
@@ -70,7 +72,7 @@ async function scriptGroups(top: string, remote: RemoteSpec, points: JobToSubmit
 export async function planUnits(target: Target, remote: RemoteSpec, points: JobToSubmit[], top: string): Promise<Units> {
   const groups = await scriptGroups(top, remote, points);
   const pack = packOf(remote);
-  const units: Units = { arrays: [], singles: [], known: [], errors: [] };
+  const units: Units = { arrays: [], singles: [], known: [], errors: [], directives: parseBatchScript(groups.find(g => g.text !== null)?.text ?? '').directives };
   const candidates: { text: string; script: string; args: string[]; units: Unit[] }[] = [];
   const slurm = target.scheduler.name === 'slurm';
   const args = slurm ? remote.sbatchArgs ?? [] : [];

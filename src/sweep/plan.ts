@@ -23,10 +23,12 @@
 //   fewer points than grid × drawn.
 // - Errors are ConfigError with the offending key of the sweep file (`sampler.bounds.x`,
 //   `points.grid[1]`, `maxPoints`, `--extend`); nothing is half-planned.
+// - `planStream` is the same plan made one point at a time as it is read (memory: the hash set of
+//   de-duplication only, none for a grid of distinct values); `planPoints` holds it as a list.
 import { ConfigError } from '../errors.ts';
-import { baseHasher, canonicalJson } from './hash.ts';
-import { checkParamKeys, checkPlanMemory, dimensionAxes, dimensionEntries, gridSize, gridVaried, type DimensionPairs, type Params } from './points.ts';
-import { validateSampler, sample, samplerSequenceId, type SamplerSpec, type SamplerType } from './samplers.ts';
+import { canonicalJson, gridHasher, pointMaker } from './hash.ts';
+import { checkParamKeys, checkPlanMemory, dimensionAxes, dimensionEntries, eachGridPoint, gridIndices, gridPointMaker, gridSize, paramsMaker, type Axis, type DimensionPairs, type Params } from './points.ts';
+import { validateSampler, sampleStream, samplerSequenceId, type SamplerSpec, type SamplerType } from './samplers.ts';
 import { expandPoints, expandValues, type PointsSpec, type ValuesSpec } from './space.ts';
 import { isObject } from '../json.ts';
 
@@ -98,21 +100,59 @@ export interface Plan {
 }
 
 
-export function planPoints(def: PlanDefinition, opts: PlanOptions = {}): Plan {
+/**
+ * A plan whose points are made one at a time as they are read (`points()`), never held: planning
+ * memory is the de-duplication set of hashes alone (none for a grid of distinct values per axis),
+ * whatever the number of points. Everything that can fail is checked before the first point.
+ */
+export interface PlanStream {
+  /** Points the plan makes before duplicates are dropped. */
+  size: number;
+  /** Parameters per point (base_config's and the varied ones), for memory estimates. */
+  parameters: number;
+  sampler?: Plan['sampler'];
+  /** Warnings known before the points are made (duplicates are counted as they are read). */
+  warnings: string[];
+  /** The points, in plan order; a point with the parameters of an earlier one is dropped. */
+  points(): Generator<PlannedPoint>;
+  /** Points dropped so far (all of them once `points()` has been read through). */
+  readonly duplicates: number;
+}
+
+export function planStream(def: PlanDefinition, opts: PlanOptions = {}): PlanStream {
   const { base, maxPoints, extend, already } = checkInputs(def, opts);
-  const { grid, gridKind, gridWhere, distinct } = gridPart(def, maxPoints, Object.keys(base).length);
+  const g = gridPart(def, maxPoints);
   const warnings: string[] = [];
+  const baseKeys = Object.keys(base).length;
   let sampled: ReturnType<typeof samplerPart> | undefined;
   if (def.sampler !== undefined) {
-    sampled = samplerPart(def.sampler, grid, gridWhere, already, extend, maxPoints, Object.keys(base).length, warnings);
+    sampled = samplerPart(def.sampler, g, already, extend, maxPoints, warnings);
   } else if (extend > 0) {
     throw new ConfigError('--extend: only a sweep with a sampler can be extended', { hint: 'Add points to the dimensions or points list and submit again instead.' });
-  } else if (grid.length > maxPoints) {
-    throw tooMany(grid.length, '', maxPoints);
+  } else if (g.size > maxPoints) {
+    throw tooMany(g.size, '', maxPoints);
   }
-  const { points, duplicates } = collectPoints(base, grid, gridKind, gridWhere, sampled?.samples, distinct && !sampled);
+  const size = g.size * (sampled?.samplerInfo.drawn ?? 1);
+  const parameters = baseKeys + g.parameters + (sampled?.parameters ?? 0);
+  const state = { duplicates: 0 };
+  return {
+    size, parameters, warnings,
+    ...(sampled ? { sampler: sampled.samplerInfo } : {}),
+    points: () => eachPoint(base, g, sampled, g.distinct && !sampled, state),
+    get duplicates() { return state.duplicates; },
+  };
+}
+
+export function planPoints(def: PlanDefinition, opts: PlanOptions = {}): Plan {
+  const s = planStream(def, opts);
+  // Refused before anything is made: a plan held in memory that this process cannot hold.
+  checkPlanMemory(s.size, s.parameters, '');
+  const points: PlannedPoint[] = [];
+  for (const p of s.points()) points.push(p);
+  const { duplicates } = s;
+  const warnings = [...s.warnings];
   if (duplicates > 0) warnings.push(`${duplicates} point${duplicates === 1 ? '' : 's'} had the same parameters as an earlier point and ${duplicates === 1 ? 'was' : 'were'} dropped`);
-  return { points, ...(sampled ? { sampler: sampled.samplerInfo } : {}), duplicates, warnings };
+  return { points, ...(s.sampler ? { sampler: s.sampler } : {}), duplicates, warnings };
 }
 
 /** Validates base_config, maxPoints and the options (before anything is expanded). */
@@ -135,8 +175,25 @@ function checkInputs(def: PlanDefinition, opts: PlanOptions): { base: Params; ma
 const tooMany = (n: number, what: string, maxPoints: number) =>
   new ConfigError(`the sweep plans ${n} points${what}, more than maxPoints (${maxPoints})`, { hint: `If that is intended, raise the guard in the sweep file: maxPoints: ${n}` });
 
-/** The grid part: dimensions, a point list, or the base config alone (`gridWhere` '', one empty point). */
-function gridPart(def: PlanDefinition, maxPoints: number, baseKeys: number): { grid: Params[]; gridKind: 'grid' | 'list'; gridWhere: string; distinct: boolean } {
+/**
+ * The grid part: dimensions (axes, made point by point), a point list, or the base config alone
+ * (`where` '', one empty point).
+ */
+interface GridPart {
+  kind: 'grid' | 'list';
+  where: string;
+  size: number;
+  /** Varied names per point (the most any point has). */
+  parameters: number;
+  axes?: Axis[];
+  list?: Params[];
+  /** Every point is distinct: no hash set is needed to find duplicates. */
+  distinct: boolean;
+  /** Every parameter name the grid varies. */
+  names(): Set<string>;
+}
+
+function gridPart(def: PlanDefinition, maxPoints: number): GridPart {
   if (def.dimensions !== undefined) {
     const dims = def.dimensions as unknown;
     if (!isObject(dims) && !Array.isArray(dims)) throw new ConfigError('dimensions: expected an object { param: [values...] } or a list of [name, values] pairs');
@@ -144,39 +201,36 @@ function gridPart(def: PlanDefinition, maxPoints: number, baseKeys: number): { g
     const entries = dimensionEntries(dims).map(([k, v], d): [string, unknown] => [k, isObject(v) ? expandValues(v, pairs ? `dimensions[${d}] (${k})` : `dimensions.${k}`) : v]);
     const axes = dimensionAxes(entries, 'dimensions', pairs);
     const n = gridSize(axes);
-    // Checked before expanding: a huge grid is refused without being built.
+    // Checked before anything is made: a huge grid is refused without being built.
     if (n > maxPoints) throw tooMany(n, ' (dimensions)', maxPoints);
-    checkPlanMemory(n, baseKeys + axes.reduce((k, a) => k + a.names.length, 0), '');
     // Every axis's value tuples distinct (canonically; undefined and null count as one) → every
-    // point of the product is distinct: no hash set is needed to find duplicates.
+    // point of the product is distinct.
     const distinct = axes.every(a => new Set(a.values.map(t => canonicalJson(t))).size === a.values.length);
-    return { grid: gridVaried(axes), gridKind: 'grid', gridWhere: 'dimensions', distinct };
+    const names = axes.flatMap(a => a.names);
+    return { kind: 'grid', where: 'dimensions', size: n, parameters: names.length, axes, distinct, names: () => new Set(names) };
   }
   if (def.points !== undefined) {
-    const grid = expandPoints(def.points, 'points');
-    if (grid.length > maxPoints) throw tooMany(grid.length, ' (points)', maxPoints);
-    checkPlanMemory(grid.length, baseKeys + Object.keys(grid[0] ?? {}).length, '');
-    return { grid, gridKind: 'list', gridWhere: 'points', distinct: false };
+    const list = expandPoints(def.points, 'points');
+    if (list.length > maxPoints) throw tooMany(list.length, ' (points)', maxPoints);
+    const names = () => new Set(list.flatMap(g => Object.keys(g)));
+    return { kind: 'list', where: 'points', size: list.length, parameters: Object.keys(list[0] ?? {}).length, list, distinct: false, names };
   }
-  return { grid: [{}], gridKind: 'grid', gridWhere: '', distinct: true };
+  return { kind: 'grid', where: '', size: 1, parameters: 0, list: [{}], distinct: true, names: () => new Set() };
 }
 
-/** Draws samples 0..drawn-1 (drawn = max(budget, already) + extend); warnings go to `warnings`. */
-function samplerPart(sampler: SamplerSpec, grid: Params[], gridWhere: string, already: number, extend: number, maxPoints: number, baseKeys: number, warnings: string[]): { samples: Params[]; samplerInfo: NonNullable<Plan['sampler']> } {
+/** The sampler's part: samples 0..drawn-1 (drawn = max(budget, already) + extend); warnings go to `warnings`. */
+function samplerPart(sampler: SamplerSpec, g: GridPart, already: number, extend: number, maxPoints: number, warnings: string[]): { spec: SamplerSpec; parameters: number; samplerInfo: NonNullable<Plan['sampler']> } {
   const spec = validateSampler(sampler, 'sampler');
-  if (gridWhere) {
-    const gridKeys = new Set<string>();
-    for (const g of grid) for (const k of Object.keys(g)) gridKeys.add(k);
+  if (g.where) {
+    const gridKeys = g.names();
     for (const name of Object.keys(spec.bounds)) {
-      if (gridKeys.has(name)) throw new ConfigError(`sampler.bounds.${name}: '${name}' is also varied by ${gridWhere}`, { hint: 'A parameter is either sampled or listed, not both.' });
+      if (gridKeys.has(name)) throw new ConfigError(`sampler.bounds.${name}: '${name}' is also varied by ${g.where}`, { hint: 'A parameter is either sampled or listed, not both.' });
     }
   }
   const drawn = Math.max(spec.budget, already) + extend;
-  const n = grid.length * drawn;
-  if (n > maxPoints) throw tooMany(n, gridWhere ? ` (${grid.length} ${gridWhere} points × ${drawn} samples)` : ` (${drawn} samples)`, maxPoints);
+  const n = g.size * drawn;
+  if (n > maxPoints) throw tooMany(n, g.where ? ` (${g.size} ${g.where} points × ${drawn} samples)` : ` (${drawn} samples)`, maxPoints);
   if (spec.type === 'sobol' && drawn > 2 ** 32) throw new ConfigError(`sampler: a sobol sequence has at most 2^32 points, ${drawn} asked for`);
-  checkPlanMemory(n, baseKeys + Object.keys(grid[0] ?? {}).length + Object.keys(spec.bounds).length, '');
-  const samples = sample(spec, { start: 0, count: drawn });
   const samplerInfo = { type: spec.type, budget: spec.budget, drawn, sequence: samplerSequenceId(spec) };
   if (spec.type === 'sobol' && !Number.isInteger(Math.log2(drawn))) {
     warnings.push(`sampler: Sobol points are evenly spread at powers of two; ${drawn} points is not one (${2 ** Math.floor(Math.log2(drawn))} or ${2 ** Math.ceil(Math.log2(drawn))} is)`);
@@ -184,40 +238,68 @@ function samplerPart(sampler: SamplerSpec, grid: Params[], gridWhere: string, al
   if (spec.type === 'lhs' && drawn % spec.budget !== 0) {
     warnings.push(`sampler: Latin hypercube points come in blocks of budget = ${spec.budget}; the last block has ${drawn % spec.budget} of ${spec.budget} points, so it is not stratified until it is complete (extend by multiples of ${spec.budget})`);
   }
-  return { samples, samplerInfo };
+  return { spec, parameters: Object.keys(spec.bounds).length, samplerInfo };
 }
 
-/** base_config overlaid with every grid point (× every sample, samples outer), hashed; a repeated hash is dropped. */
-function collectPoints(base: Params, grid: Params[], gridKind: 'grid' | 'list', gridWhere: string, samples: Params[] | undefined, distinct: boolean): { points: PlannedPoint[]; duplicates: number } {
-  const points: PlannedPoint[] = [];
-  // Dedup by hash only: the set holds the hash strings the points hold anyway, and is skipped when
-  // the points are known to be distinct (a grid of distinct values per axis).
+/** The grid's varied values point by point: made from the axes, or the list's (copied: they may be the sweep file's own objects). */
+function* gridPoints(g: GridPart): Generator<Params> {
+  if (g.axes) yield* eachGridPoint(g.axes);
+  else for (const p of g.list!) yield Object.assign({}, p);
+}
+
+/**
+ * base_config overlaid with every grid point (× every sample, samples outer), hashed; a repeated
+ * hash is dropped (dedup by hash only: the set holds just the hash strings, and is skipped when
+ * the points are known to be distinct).
+ */
+function* eachPoint(base: Params, g: GridPart, sampled: { spec: SamplerSpec; samplerInfo: { drawn: number } } | undefined, distinct: boolean, state: { duplicates: number }): Generator<PlannedPoint> {
   const seen = distinct ? null : new Set<string>();
-  let duplicates = 0;
-  const hashOf = baseHasher(base);
-  const add = (varied: Params, origin: PointOrigin) => {
-    // Object.assign, not spread: V8's two-source object spread is ~8× slower and bigger here.
-    const params = Object.assign({}, base, varied);
-    const hash = hashOf(varied);
+  state.duplicates = 0; // counted afresh by every read of the plan
+  const make = pointMaker(base);
+  const keep = (varied: Params, origin: PointOrigin, made = make(varied)): PlannedPoint | null => {
     if (seen) {
-      if (seen.has(hash)) {
-        duplicates++;
-        return;
+      if (seen.has(made.hash)) {
+        state.duplicates++;
+        return null;
       }
-      seen.add(hash);
+      seen.add(made.hash);
     }
-    points.push({ params, varied, hash, origin });
+    return { params: made.params, varied, hash: made.hash, origin };
   };
-  if (samples) {
-    for (let s = 0; s < samples.length; s++) {
-      const smp = samples[s]!;
-      if (gridWhere) grid.forEach((g, i) => add(Object.assign({}, g, smp), { kind: 'sample', index: s, of: { kind: gridKind, index: i } }));
-      else add(smp, { kind: 'sample', index: s });
+  if (!sampled && g.axes) {
+    // A dimensions grid: every point has the same names, and its values come from the axes, so
+    // the params layout and each value's piece of canonical JSON are made once, not per point.
+    const variedOf = gridPointMaker(g.axes);
+    const paramsOf = paramsMaker(base, g.axes.flatMap(a => a.names));
+    const hashOf = gridHasher(base, g.axes);
+    let i = 0;
+    for (const idx of gridIndices(g.axes)) {
+      const varied = variedOf(idx);
+      const p = keep(varied, { kind: 'grid', index: i++ }, { params: paramsOf(varied), hash: hashOf(idx) });
+      if (p) yield p;
     }
-  } else {
-    // A dimensions grid's point objects are fresh (gridVaried): used as `varied` without a copy.
-    // A point list may hold the sweep file's own objects: copied.
-    for (let i = 0; i < grid.length; i++) add(gridKind === 'grid' ? grid[i]! : Object.assign({}, grid[i]), { kind: gridKind, index: i });
+    return;
   }
-  return { points, duplicates };
+  if (!sampled) {
+    let i = 0;
+    for (const varied of gridPoints(g)) {
+      const p = keep(varied, { kind: g.kind, index: i++ });
+      if (p) yield p;
+    }
+    return;
+  }
+  let s = 0;
+  for (const smp of sampleStream(sampled.spec, { start: 0, count: sampled.samplerInfo.drawn })) {
+    if (!g.where) {
+      const p = keep(smp, { kind: 'sample', index: s++ });
+      if (p) yield p;
+      continue;
+    }
+    let i = 0;
+    for (const gp of gridPoints(g)) {
+      const p = keep(Object.assign(gp, smp), { kind: 'sample', index: s, of: { kind: g.kind, index: i++ } });
+      if (p) yield p;
+    }
+    s++;
+  }
 }

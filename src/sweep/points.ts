@@ -143,22 +143,78 @@ export const gridSize = (axes: Axis[]) => axes.reduce((n, a) => n * a.values.len
 
 /** The varied values of every grid point, the last axis fastest (mixed radix). Check the size first. */
 export function gridVaried(axes: Axis[]): Params[] {
+  return [...eachGridPoint(axes)];
+}
+
+/** The varied values of the grid's points one at a time, the last axis fastest (mixed radix). */
+export function* eachGridPoint(axes: Axis[]): Generator<Params> {
+  const make = gridPointMaker(axes);
+  for (const idx of gridIndices(axes)) yield make(idx);
+}
+
+/**
+ * The index of each axis's value for every grid point in turn, the last axis fastest: one array,
+ * updated in place (read it before asking for the next point). Check the size first.
+ */
+export function* gridIndices(axes: Axis[]): Generator<readonly number[]> {
   const total = gridSize(axes);
-  const out: Params[] = new Array(total);
-  const picks: unknown[][] = new Array(axes.length);
+  const idx: number[] = new Array<number>(axes.length).fill(0);
   for (let i = 0; i < total; i++) {
-    let rest = i;
-    for (let a = axes.length - 1; a >= 0; a--) {
-      const axis = axes[a]!;
-      picks[a] = axis.values[rest % axis.values.length]!;
-      rest = Math.floor(rest / axis.values.length);
+    if (i > 0) {
+      for (let a = axes.length - 1; a >= 0; a--) {
+        if (++idx[a]! < axes[a]!.values.length) break;
+        idx[a] = 0;
+      }
     }
-    // Names are checked (never __proto__), so plain assignment makes own properties.
-    const varied: Params = {};
-    for (let a = 0; a < axes.length; a++) axes[a]!.names.forEach((n, j) => (varied[n] = picks[a]![j]));
-    out[i] = varied;
+    yield idx;
   }
+}
+
+/** The varied values of the grid point with the given value indices (a fresh object each time). */
+export function gridPointMaker(axes: Axis[]): (idx: readonly number[]) => Params {
+  const names = axes.flatMap(a => a.names);
+  const make = objectMaker(names);
+  // Values read from an array of doubles are boxed anew on every read; from a generic array each
+  // read is the same value, so a million points share their numbers instead of holding copies.
+  const tuples = axes.map(a => a.values.map(t => tagged(t)));
+  return idx => {
+    // Names are checked (never __proto__), so plain assignment sets own properties.
+    const varied = make();
+    let n = 0;
+    for (let a = 0; a < tuples.length; a++) {
+      const t = tuples[a]![idx[a]!]!;
+      for (let j = 0; j < t.length; j++) varied[names[n++]!] = t[j];
+    }
+    return varied;
+  };
+}
+
+/**
+ * Object.assign({}, base, varied) for many points whose varied values have the given names: the
+ * same keys in the same order, each object cloned from one template (see objectMaker).
+ */
+export function paramsMaker(base: Params, names: readonly string[]): (varied: Params) => Params {
+  const template = Object.assign(objectMaker([...new Set([...Object.keys(base), ...names])])(), base);
+  return varied => Object.assign({ ...template }, varied);
+}
+
+/** A copy of a list held as a generic (tagged) array, whatever its values. */
+function tagged(values: readonly unknown[]): unknown[] {
+  const out: unknown[] = new Array<unknown>(values.length).fill(null);
+  for (let i = 0; i < values.length; i++) out[i] = values[i];
   return out;
+}
+
+/**
+ * A maker of fresh objects with `keys` in that order, each set to 0 (placeholders the caller
+ * overwrites). Each object is a clone of one template whose fields are generalized to hold any
+ * value (a string, then a small integer): a point's object then has its properties in place (no
+ * separate property store) and refers to its number values instead of boxing a copy of each.
+ */
+export function objectMaker(keys: readonly string[]): () => Params {
+  const template = JSON.parse('{' + keys.map(k => JSON.stringify(k) + ':""').join(',') + '}') as Params;
+  for (const k of keys) template[k] = 0;
+  return () => ({ ...template });
 }
 
 const show = (v: unknown) => { try { return JSON.stringify(v) ?? String(v); } catch { return String(v); } };

@@ -8,7 +8,7 @@
 // bounds adds one IEEE multiply-add (and Math.log/Math.exp for log-scale bounds).
 import { ConfigError } from '../errors.ts';
 import { paramHash } from './hash.ts';
-import { checkParamKeys, checkPlanMemory, type Params } from './points.ts';
+import { checkParamKeys, checkPlanMemory, objectMaker, type Params } from './points.ts';
 import { JOE_KUO_DIRECTIONS, SOBOL_MAX_DIMS } from './sobol-directions.ts';
 import { isObject } from '../json.ts';
 
@@ -124,21 +124,44 @@ function normBound(all: Record<string, unknown>, name: string, where: string): N
  * { param: value } with the parameters in sorted name order.
  */
 export function sample(spec: SamplerSpec, opts: { start?: number; count?: number } = {}): Params[] {
-  const { spec: s, names, bounds } = prepare(spec, 'sampler');
+  const r = drawRange(spec, opts);
+  checkPlanMemory(r.count, r.names.length, 'sample');
+  return [...draw(r, Math.max(1, r.count))];
+}
+
+/**
+ * The same points as sample(spec, opts), made `chunk` at a time as they are read: memory is one
+ * chunk (and, for LHS, the current block's permutations), whatever the count. Checked when called.
+ */
+export function sampleStream(spec: SamplerSpec, opts: { start?: number; count?: number } = {}, chunk = 4096): Generator<Params> {
+  return draw(drawRange(spec, opts), chunk);
+}
+
+type Range = Prepared & { start: number; count: number };
+
+function drawRange(spec: SamplerSpec, opts: { start?: number; count?: number }): Range {
+  const p = prepare(spec, 'sampler');
   const start = opts.start ?? 0;
-  const count = opts.count ?? s.budget;
+  const count = opts.count ?? p.spec.budget;
   if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`sample: start must be a non-negative integer, got ${start}`);
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`sample: count must be a non-negative integer, got ${count}`);
-  checkPlanMemory(count, names.length, 'sample');
-  const u = unitSample({ type: s.type, dims: names.length, seed: s.seed, budget: s.budget, scramble: s.scramble ?? true }, start, count);
+  return { ...p, start, count };
+}
+
+function* draw({ spec: s, names, bounds, start, count }: Range, chunk: number): Generator<Params> {
+  const seq: UnitSequence = { type: s.type, dims: names.length, seed: s.seed, budget: s.budget, scramble: s.scramble ?? true };
   const dims = names.length;
-  const out: Params[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const p: Params = {};
-    for (let d = 0; d < dims; d++) p[names[d]!] = mapBound(u[i * dims + d]!, bounds[d]!);
-    out[i] = p;
+  const make = objectMaker(names);
+  const block: LhsBlock = { block: -1, perms: [] };
+  for (let at = start; at < start + count; at += chunk) {
+    const n = Math.min(chunk, start + count - at);
+    const u = unitSample(seq, at, n, block);
+    for (let i = 0; i < n; i++) {
+      const p = make();
+      for (let d = 0; d < dims; d++) p[names[d]!] = mapBound(u[i * dims + d]!, bounds[d]!);
+      yield p;
+    }
   }
-  return out;
 }
 
 /**
@@ -211,7 +234,7 @@ export interface UnitSequence {
  *   (t, m, s)-net structure (stratification) of the unscrambled sequence is kept, and every point is
  *   uniform on [0, 1)^dims.
  */
-export function unitSample(seq: UnitSequence, start: number, count: number): Float64Array {
+export function unitSample(seq: UnitSequence, start: number, count: number, lhsBlock: LhsBlock = { block: -1, perms: [] }): Float64Array {
   const { dims, seed } = seq;
   const out = new Float64Array(count * dims);
   const seedLo = seed >>> 0;
@@ -224,7 +247,7 @@ export function unitSample(seq: UnitSequence, start: number, count: number): Flo
       for (let d = 0; d < dims; d++) out[i * dims + d] = rng.next53();
     }
   } else if (seq.type === 'lhs') {
-    lhs(out, seq, seedLo, seedHi, start, count);
+    lhs(out, seq, seedLo, seedHi, start, count, lhsBlock);
   } else {
     if (start + count > 2 ** 32) throw new RangeError(`sobol: at most 2^32 points, asked for point ${start + count - 1}`);
     const V = sobolDirections(dims);
@@ -251,7 +274,10 @@ export function unitSample(seq: UnitSequence, start: number, count: number): Flo
   return out;
 }
 
-function lhs(out: Float64Array, seq: UnitSequence, seedLo: number, seedHi: number, start: number, count: number): void {
+/** The LHS block whose permutations were drawn last: kept across the draws of one stream, so a block's are drawn once. */
+export interface LhsBlock { block: number; perms: Uint32Array[] }
+
+function lhs(out: Float64Array, seq: UnitSequence, seedLo: number, seedHi: number, start: number, count: number, cache: LhsBlock): void {
   const { dims, budget: B } = seq;
   if (!Number.isSafeInteger(B) || B <= 0) throw new RangeError(`lhs: budget must be a positive integer, got ${B}`);
   // The jitter inside a stratum keeps `bits` bits and stays half a unit away from both edges, so
@@ -259,14 +285,14 @@ function lhs(out: Float64Array, seq: UnitSequence, seedLo: number, seedHi: numbe
   const L = Math.ceil(Math.log2(B));
   const bits = Math.max(1, Math.min(32, 50 - L));
   const rng = new Sfc32();
-  const perms: Uint32Array[] = [];
-  let block = -1;
+  const perms = cache.perms;
   for (let i = 0; i < count; i++) {
     const idx = start + i;
     const b = Math.floor(idx / B);
-    if (b !== block) {
-      block = b;
+    if (b !== cache.block || perms.length !== dims) {
+      cache.block = b;
       for (let d = 0; d < dims; d++) perms[d] = permutation(B, rng, seedLo, seedHi, b, d);
+      perms.length = dims;
     }
     const j = idx - b * B;
     rng.seed(seedLo, seedHi, idx >>> 0, Math.floor(idx / 2 ** 32) >>> 0, TAG_LHS);

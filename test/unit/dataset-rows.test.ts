@@ -52,7 +52,7 @@ test('tableParser: MESA history/profile and CSV/TSV; anything else is a config e
 
 test('longSchema: provenance, params, row, table columns; a taken name gets _; types fixed for provenance', () => {
   const s = longSchema([runOf('1', { m: 1, log_L: 0 }), runOf('2', { m: 2, log_L: 0, extra: 'e' })], { names: ['model', 'log_L', 'state', 'note'], values: new Map<string, unknown[]>([['model', [1]], ['log_L', [0.5]], ['state', ['x']], ['note', ['a', 1]]]) });
-  assert.deepEqual(s.columns.slice(13), ['m', 'log_L', 'extra', 'row', 'model', 'log_L_', 'state_', 'note']);
+  assert.deepEqual(s.columns.slice(14), ['m', 'log_L', 'extra', 'row', 'model', 'log_L_', 'state_', 'note']);
   assert.equal(s.source.log_L_, 'log_L');
   assert.equal(s.types.submitted_at, 'TIMESTAMP');
   assert.equal(s.types.exit_code, 'INT32');

@@ -163,11 +163,11 @@ const lines = (dir: string) => readFileSync(join(dir, 'ledger.jsonl'), 'utf8').s
 test('each line ends with a CRC-32 of its own text; an edited or bit-flipped line is damage with file:line', async t => {
   const { crc32, encodeRecord, LEDGER_VERSION } = await import('../../src/ledger/records.ts');
   const { crc32: zlibCrc } = await import('node:zlib') as { crc32?: (b: Buffer) => number };
-  assert.equal(LEDGER_VERSION, 3);
+  assert.equal(LEDGER_VERSION, 4);
   assert.equal(crc32('123456789'), 'cbf43926', 'the CRC-32 check value');
   if (zlibCrc) for (const text of ['', 'héllo ✓', '{"v":3}'.repeat(99)]) assert.equal(crc32(text), zlibCrc(Buffer.from(text)).toString(16).padStart(8, '0'));
   const line = encodeRecord(point('1'));
-  assert.match(line, /^\{"v":3,"t":"point",.*,"c":"[0-9a-f]{8}"\}\n$/);
+  assert.match(line, /^\{"v":4,"t":"point",.*,"c":"[0-9a-f]{8}"\}\n$/);
   assert.deepEqual(Object.keys(JSON.parse(line)).at(-1), 'c');
 
   const dir = tmp();
@@ -190,9 +190,9 @@ test('each line ends with a CRC-32 of its own text; an edited or bit-flipped lin
   // The checksum dropped, or no longer last; a version-2 line carrying a checksum is checked too.
   damage([good[0]!, good[1]!.replace(/,"c":"[0-9a-f]{8}"\}$/, '}'), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum missing/);
   damage([good[0]!, good[1]!.replace(/,"c":("[0-9a-f]{8}")\}$/, ',"c":$1,"x":1}'), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum mismatch/);
-  damage([good[0]!, good[1]!.replace('"v":3', '"v":2'), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum mismatch/);
+  damage([good[0]!, good[1]!.replace('"v":4', '"v":2'), good[2]!], /ledger\.jsonl:2: damaged ledger record: checksum mismatch/);
   // What the hint says: a line fixed by hand reads once it drops "c" and says "v":2.
-  write([good[0]!, good[1]!.replace('"a":2', '"a":7').replace('"v":3', '"v":2').replace(/,"c":"[0-9a-f]{8}"\}$/, '}'), good[2]!]);
+  write([good[0]!, good[1]!.replace('"a":2', '"a":7').replace('"v":4', '"v":2').replace(/,"c":"[0-9a-f]{8}"\}$/, '}'), good[2]!]);
   assert.deepEqual(new Ledger(dir, 's').state().points.get('2')!.params, { a: 7 });
 });
 
@@ -207,7 +207,7 @@ test('ledgers written before checksums (versions 1 and 2) still read, and an upg
   assert.deepEqual(l.state().sweep!.functions, ['namer']);
   l.append(point('3'));
   l.close();
-  assert.match(lines(dir)[3]!, /^\{"v":3,.*"c":"[0-9a-f]{8}"\}$/);
+  assert.match(lines(dir)[3]!, /^\{"v":4,.*"c":"[0-9a-f]{8}"\}$/);
   assert.deepEqual([...new Ledger(dir, 's').state().points.keys()], ['1', '2', '3']);
 });
 

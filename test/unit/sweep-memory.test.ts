@@ -11,9 +11,9 @@ import { planPoints } from '../../src/sweep/plan.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs `code` (which may use planPoints, grid, plist, intspace, sample) in a Node with a 192 MB heap. */
+/** Runs `code` (which may use planPoints, planStream, grid, plist, intspace, sample) in a Node with a 192 MB heap. */
 async function child(code: string): Promise<{ exitCode: number | null; signal: string | null; out: string }> {
-  const script = `import { planPoints } from './src/sweep/plan.ts'; import { grid, plist, intspace } from './src/sweep/space.ts'; import { sample } from './src/sweep/samplers.ts';
+  const script = `import { planPoints, planStream } from './src/sweep/plan.ts'; import { grid, plist, intspace } from './src/sweep/space.ts'; import { sample } from './src/sweep/samplers.ts';
     try { ${code}; console.log('PLANNED'); } catch (e) { console.log(e.name + ': ' + e.message + '\\nhint: ' + e.hint); process.exitCode = 2; }`;
   const r = await run([process.execPath, '--max-old-space-size=192', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, allowFailure: true });
   return { exitCode: r.exitCode, signal: r.signal, out: r.stdout + r.stderr };
@@ -53,4 +53,13 @@ test('the estimate is the measured cost of a planned point (bench/points.ts), an
   assert.equal(planPoints({ dimensions: { a: { intspace: [1, 1000] }, b: { intspace: [1, 100] } } }).points.length, 100_000);
   const small = await child(`planPoints({ maxPoints: 2e9, dimensions: { a: { intspace: [1, 1000] }, b: { intspace: [1, 10] } } })`);
   assert.match(small.out, /PLANNED/);
+});
+
+test('a plan too big to hold is still read one point at a time (planStream holds no points, so the memory guard is not its)', async () => {
+  const huge = `{ maxPoints: 2e9, base_config: { n: 1 }, dimensions: { a: { intspace: [1, 100000] }, b: { intspace: [1, 10000] } } }`;
+  refused(await child(`planPoints(${huge})`), '1000000000');
+  const r = await child(`const s = planStream(${huge}); let n = 0, last; for (const p of s.points()) { last = p; if (++n === 300000) break; } console.log(JSON.stringify({ size: s.size, last: last.params }))`);
+  assert.equal(r.exitCode, 0, r.out.slice(-800));
+  assert.match(r.out, /PLANNED/);
+  assert.match(r.out, /\{"size":1000000000,"last":\{"n":1,"a":30,"b":10000\}\}/);
 });

@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import { sh, type ShFragment } from '../../quote.ts';
 import { findOptions, parseBatchScript } from './slurm-array.ts';
 import { TERMINAL_STATES, type JobStatus } from './types.ts';
+import { PLACE, SYMLINKS } from './bulk.ts';
 
 /** `remote.pack` as validated: k points per job, p of them at once. */
 export interface PackSpec {
@@ -155,9 +156,11 @@ export interface PackToMake {
 
 /**
  * Bash that makes each pack dir `<stateDir>/packs/<name>` (atomically: built aside, renamed) unless
- * it exists, then writes each member's marker `pack:<name> <slot>` — before any job is submitted,
- * so that a rerun after a crash finds every point's pack. Prints `RXPACK <name> <key>…` (members in
- * slot order) per pack made or found, `RXERR <key> <msg>` per point left out.
+ * it exists, then each member's marker `pack:<name> <slot>` (all renamed into place at the end) —
+ * before any job is submitted, so that a rerun after a crash finds every point's pack. Prints
+ * `RXPACK <name> <key>…` (members in slot order) per pack made or found once the markers are in
+ * place, `RXERR <key> <msg>` per point left out. A crash before the markers are placed leaves packs
+ * no marker names: a rerun makes the same packs again (same members, same name) or new ones.
  */
 export function makePacksScript(stateDir: string, packs: readonly PackToMake[]): string {
   const lines: ShFragment[] = [sh`rx_sd=${sh.path(stateDir)}`, MAKE_PACK];
@@ -165,37 +168,47 @@ export function makePacksScript(stateDir: string, packs: readonly PackToMake[]):
     lines.push(sh`rx_k=(${p.members.map(m => m.key)}) rx_d=(${p.members.map(m => sh.path(m.dir))}) rx_m=(${p.members.map(m => m.marker)})`);
     lines.push(sh`rx_mkpack ${[p.name, p.runnerName, p.runner]}`);
   }
-  lines.push(sh`exit 0`, sh``);
+  lines.push(MAKE_PACK_END, sh`exit 0`, sh``);
   return sh.lines(lines).text;
 }
 
-const MAKE_PACK = sh`trap '' HUP PIPE
+const MAKE_PACK = sh`${SYMLINKS}
+${PLACE}
+trap '' HUP PIPE
 unset CDPATH
+rx_home=$PWD
 mkdir -p -- "$rx_sd/packs" 2>/dev/null
+# Every member's marker is written aside (no process each) and all are renamed into place at the end.
+rx_ms=$(mktemp -d "$rx_sd/packs/.markers.XXXXXX") || { echo "RXFATAL cannot write in $rx_sd/packs" >&2; exit 3; }
+rx_made=()
 rx_mkpack() {
-  local name=$1 rn=$2 text=$3 pd=$rx_sd/packs/$1 t i abs keys=() slot
+  local name=$1 rn=$2 text=$3 pd=$rx_sd/packs/$1 t i keys=() dirs=() slot
   if [ ! -f "$pd/keys" ]; then
     rm -rf -- "$pd"
-    t=$(mktemp -d "$rx_sd/packs/.new.XXXXXX") && mkdir "$t/d" || { for i in "\${!rx_k[@]}"; do echo "RXERR \${rx_k[i]} cannot make a pack directory in $rx_sd/packs"; done; return 0; }
     for i in "\${!rx_k[@]}"; do
-      if abs=$(cd -P -- "\${rx_d[i]}" 2>/dev/null && pwd -P) && [ -n "$abs" ]; then
-        ln -s -- "$abs" "$t/d/\${#keys[@]}" && keys+=("\${rx_k[i]}")
-      else
-        echo "RXERR \${rx_k[i]} cannot enter the run directory \${rx_d[i]}"
-      fi
+      # cd -P in this shell: $PWD is the run dir's physical path, no subshell per point.
+      if cd -P -- "\${rx_d[i]}" 2>/dev/null; then dirs+=("$PWD"); keys+=("\${rx_k[i]}"); cd -- "$rx_home" || return 0
+      else echo "RXERR \${rx_k[i]} cannot enter the run directory \${rx_d[i]}"; fi
     done
-    printf '%s\\n' "\${keys[@]}" >"$t/keys" && printf '%s' "$text" >"$t/$rn" && mv -T -- "$t" "$pd" || { rm -rf -- "$t"; for i in "\${!keys[@]}"; do echo "RXERR \${keys[i]} cannot write the pack directory $pd"; done; return 0; }
+    [ \${#keys[@]} -gt 0 ] || return 0
+    if ! { t=$(mktemp -d "$rx_sd/packs/.new.XXXXXX") && mkdir "$t/d" && rx_symlinks "$t/d" "\${dirs[@]}" && printf '%s\\n' "\${keys[@]}" >"$t/keys" && printf '%s' "$text" >"$t/$rn" && mv -T -- "$t" "$pd"; } 2>/dev/null; then
+      [ -z "$t" ] || rm -rf -- "$t"
+      for i in "\${!keys[@]}"; do echo "RXERR \${keys[i]} cannot write the pack directory $pd"; done
+      return 0
+    fi
   else
     mapfile -t keys <"$pd/keys"
   fi
+  declare -A at=()
+  for slot in "\${!keys[@]}"; do at[\${keys[slot]}]=$slot; done
   for i in "\${!rx_k[@]}"; do
-    for slot in "\${!keys[@]}"; do
-      [ "\${keys[slot]}" = "\${rx_k[i]}" ] || continue
-      printf 'pack:%s %s\\n' "$name" "$slot" >"$rx_sd/\${rx_m[i]}.tmp.$$" && mv -f -- "$rx_sd/\${rx_m[i]}.tmp.$$" "$rx_sd/\${rx_m[i]}"
-    done
+    [ -n "\${at[\${rx_k[i]}]+x}" ] && printf 'pack:%s %s\\n' "$name" "\${at[\${rx_k[i]}]}" >"$rx_ms/\${rx_m[i]}"
   done
-  printf 'RXPACK %s %s\\n' "$name" "\${keys[*]}"
+  rx_made+=("$name \${keys[*]}")
 }`;
+
+const MAKE_PACK_END = sh`rx_place "$rx_ms" "$rx_sd" || { echo "RXFATAL cannot move the pack markers into $rx_sd" >&2; exit 3; }
+for rx_p in "\${rx_made[@]}"; do printf 'RXPACK %s\\n' "$rx_p"; done`;
 
 /** Pure: `RXPACK <name> <key>…` lines → pack name → member keys in slot order. */
 export function parsePacks(stdout: string): Map<string, string[]> {

@@ -53,7 +53,8 @@ if ! mkdir -p -- "$rx_sd" 2>/dev/null || [ ! -w "$rx_sd" ]; then
 elif ! rx_errf=$(mktemp "$rx_sd/.sbatch-err.XXXXXX" 2>/dev/null); then
   rx_ok=0; rx_why="cannot create a temporary file in the state dir $rx_sd"
 else
-  trap 'rm -f -- "$rx_errf"' EXIT
+  rx_outf=$rx_errf.out
+  trap 'rm -f -- "$rx_errf" "$rx_outf"' EXIT
   if command -v flock >/dev/null 2>&1; then
     # Two overlapping submissions for one state dir take turns (the lock goes when this shell exits).
     if ! { exec 9>>"$rx_sd/.submit.lock" && flock -w 3600 9; }; then
@@ -75,12 +76,20 @@ rx_submit() {
     if [[ $id =~ ^[0-9]+(_[0-9]+)?$ ]]; then printf 'RXJOB %s %s\\n' "$key" "$id"; return 0; fi
     id=
   fi
-  out=$( { cd -- "$dir" && sbatch --parsable "$@" "$script"; } 2>"$rx_errf" )
-  rc=$?
-  while IFS= read -r line; do
+  # sbatch run from this shell (cd there and back), not a subshell: one process per job, not two.
+  if cd -- "$dir" 2>"$rx_errf"; then
+    sbatch --parsable "$@" "$script" >"$rx_outf" 2>"$rx_errf"
+    rc=$?
+    cd -- "$rx_home" || { printf 'RXERR %s %s\\n' "$key" "cannot return to $rx_home"; return 0; }
+  else
+    rc=1; : >"$rx_outf"
+  fi
+  out=
+  while IFS= read -r line || [ -n "$line" ]; do
+    out+="$line "
     line=\${line%%;*}
     if [[ $line =~ ^[0-9]+(_[0-9]+)?$ ]]; then id=$line; fi
-  done <<<"$out"
+  done <"$rx_outf"
   if [ "$rc" != 0 ] || [ -z "$id" ]; then
     msg=$(<"$rx_errf")
     [ -n "$msg" ] || msg="sbatch exited with status $rc and printed no job id: $out"
