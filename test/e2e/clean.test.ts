@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readFileSync, readdirSync, renameSync, mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onslurmSweep } from '../helpers/sweeps.ts';
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
 import { RX_BIN, rx, rxJson, eventually } from '../helpers/rx.ts';
 import { run } from '../../src/proc.ts';
@@ -154,16 +155,7 @@ test('slurm over ssh: one script removes the run dirs (not a symlink in place of
   const s = await clusterSession(t, 'rx-clean');
   if (!s) return;
   const g = await project(t);
-  writeFileSync(join(g.work, 'cluster.sweep.ts'), `
-    import { defineSweep } from 'remote-experiments';
-    export default defineSweep({
-      name: 'onslurm',
-      branch: 'main',
-      base_config: { n_steps: 12 },
-      dimensions: { initial_mass: [0.8, 1.0, 1.5], initial_z: [0.01, 0.02] },
-      patcher: { type: 'mesa', file: 'inlist' },
-      remote: ${JSON.stringify(s.remote())},
-    });`);
+  writeFileSync(join(g.work, 'cluster.sweep.ts'), onslurmSweep(JSON.stringify(s.remote())));
   await g.commit('cluster sweep');
   await g.git.push('origin', 'main');
   const recs = await rxJson<Rec[]>(['submit', '--sweep', 'cluster.sweep.ts'], { cwd: g.work, env: s.env });

@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterSession, runAsCluster, type ClusterInfo, type SshHome } from '../helpers/cluster.ts';
+import { onslurmSweep } from '../helpers/sweeps.ts';
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
 import { rx, rxJson, eventually } from '../helpers/rx.ts';
 import { assertDirIsTree, refs } from '../helpers/assertions.ts';
@@ -22,16 +23,7 @@ async function setup(t: import('node:test').TestContext, sweepExtra = ''): Promi
   if (!c) return null;
   const { info, ssh, dir: clusterDir } = c;
   const g = await gitdir(t, { origin: true, copy: quickstart });
-  await writeFile(join(g.work, 'cluster.sweep.ts'), `
-    import { defineSweep } from 'remote-experiments';
-    export default defineSweep({
-      name: 'onslurm',
-      branch: 'main',
-      base_config: { n_steps: 12 },
-      dimensions: { initial_mass: [0.8, 1.0, 1.5], initial_z: [0.01, 0.02] },
-      patcher: { type: 'mesa', file: 'inlist' },
-      remote: { host: ${JSON.stringify(ssh.alias)}, repo: '~/${clusterDir}/repo', output: '~/${clusterDir}/runs', sbatchArgs: ['--time=5'] ${sweepExtra} },
-    });`);
+  await writeFile(join(g.work, 'cluster.sweep.ts'), onslurmSweep(`{ host: ${JSON.stringify(ssh.alias)}, repo: '~/${clusterDir}/repo', output: '~/${clusterDir}/runs', sbatchArgs: ['--time=5'] ${sweepExtra} }`));
   const base = await g.commit('cluster sweep');
   await g.git.push('origin', 'main');
   const env: Record<string, string> = { HOME: ssh.home, SSH_AUTH_SOCK: '' };

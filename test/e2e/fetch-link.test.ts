@@ -6,6 +6,7 @@ import { lstat, readFile, readdir, readlink, stat, unlink, utimes, writeFile, ap
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { onslurmSweep } from '../helpers/sweeps.ts';
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
 import { rxJson, eventually } from '../helpers/rx.ts';
 import { cluster, makeSshHome, runAsCluster } from '../helpers/cluster.ts';
@@ -194,16 +195,7 @@ test('slurm over ssh: fetch with one rsync over ssh, incremental, remote change 
   t.after(async () => { await runAsCluster(`rm -rf ~/${clusterDir}`, { allowFailure: true }); });
   const g = await project(t);
   const output = `~/${clusterDir}/runs it's "here"`;
-  await writeFile(join(g.work, 'cluster.sweep.ts'), `
-    import { defineSweep } from 'remote-experiments';
-    export default defineSweep({
-      name: 'onslurm',
-      branch: 'main',
-      base_config: { n_steps: 12 },
-      dimensions: { initial_mass: [0.8, 1.0, 1.5], initial_z: [0.01, 0.02] },
-      patcher: { type: 'mesa', file: 'inlist' },
-      remote: { host: ${JSON.stringify(ssh.alias)}, repo: '~/${clusterDir}/repo', output: ${JSON.stringify(output)}, sbatchArgs: ['--time=5'] },
-    });`);
+  await writeFile(join(g.work, 'cluster.sweep.ts'), onslurmSweep(`{ host: ${JSON.stringify(ssh.alias)}, repo: '~/${clusterDir}/repo', output: ${JSON.stringify(output)}, sbatchArgs: ['--time=5'] }`));
   await g.commit('cluster sweep');
   await g.git.push('origin', 'main');
   const env = { HOME: ssh.home, SSH_AUTH_SOCK: '' };
