@@ -9,5 +9,5 @@ const GROWTH = 1.5;
 /** The next wait (seconds) after a poll that did (`changed`) or did not change anything. */
 export function nextDelay(previous: number, poll: number, changed: boolean): number {
   if (changed) return poll;
-  return Math.min(previous * GROWTH, poll * MAX_FACTOR);
+  return Math.min(Math.max(previous * GROWTH, poll), poll * MAX_FACTOR);
 }

@@ -49,7 +49,7 @@ export function acceptProposal(answer: unknown, base: Params, known: ReadonlySet
   let over = 0;
   answer.forEach((varied, i) => {
     const where = `propose: point ${i}`;
-    if (!isObject(varied) || Object.getPrototypeOf(varied) !== Object.prototype) throw new ConfigError(`${where}: expected a { param: value } object, got ${describe(varied)}`);
+    if (!isObject(varied) || ![Object.prototype, null].includes(Object.getPrototypeOf(varied))) throw new ConfigError(`${where}: expected a { param: value } object, got ${describe(varied)}`);
     checkParamKeys(varied, where);
     for (const [k, v] of Object.entries(varied)) checkValue(v, `${where}, '${k}'`);
     const params = { ...base, ...varied };
