@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clusterSession } from '../helpers/cluster.ts';
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
-import { rx } from '../helpers/rx.ts';
+import { spawn } from 'node:child_process';
+import { RX_BIN, eventually, rx } from '../helpers/rx.ts';
 
 // A step at x = 0.37: the run writes whether its x is above it.
 const SCRIPT = `#!/bin/bash
@@ -69,13 +70,13 @@ async function assertTenCompleted(g: GitDir, env: Record<string, string>): Promi
 }
 
 /** Each propose call saw more finished results than the one before, and the budget went down. */
-function assertRounds(cs: Call[]): void {
+function assertRounds(cs: Call[], budgetFirst = 10): void {
   assert.deepEqual(cs.map(c => c.round), cs.map((_, i) => i));
   for (let i = 1; i < cs.length; i++) {
     assert.ok(cs[i]!.finished > cs[i - 1]!.finished, `call ${i} saw ${cs[i]!.finished} finished, call ${i - 1} ${cs[i - 1]!.finished}`);
     assert.ok(cs[i]!.budgetLeft < cs[i - 1]!.budgetLeft);
   }
-  assert.equal(cs[0]!.budgetLeft, 10);
+  assert.equal(cs[0]!.budgetLeft, budgetFirst);
 }
 
 test('rx run: an adaptive sweep (budget 10, batch 4) on the cluster ends with exactly 10 COMPLETED points', async t => {
@@ -137,4 +138,33 @@ test('rx run (local default): a stage with from: is submitted by the driver once
   assert.deepEqual(events.at(-1)!.sweeps!.map(s => [s.sweep, s.completed, s.reason]), [['stage1', 3, 'done'], ['stage2', 4, 'done']]);
   const rows = JSON.parse((await rx(['status', '--sweep', 'stage2', '--json', '--offline'], { cwd: g.work })).stdout) as { state: string; params: { m: number; k: number } }[];
   assert.deepEqual(rows.map(x => [x.params.m, x.params.k, x.state]), [[10, 0, 'COMPLETED'], [10, 1, 'COMPLETED'], [20, 0, 'COMPLETED'], [20, 1, 'COMPLETED']]);
+});
+
+test('rx run (local default): rx submit of an adaptive sweep submits only its initial design; Ctrl-C stops rx run with 130, and a re-run finishes the budget', async t => {
+  const g = await gitdir(t, { files: { 'run.sbatch': SCRIPT.replace('. ./params.sh', '. ./params.sh\nsleep "${SLOW:-0}"'), 'params.sh': 'x=0\nSLOW=0\n' } });
+  const file = sweepFile(undefined).replace("batch: 4,", "batch: 4,\n  dimensions: { x: [0, 1] },\n  base_config: { SLOW: 0 },");
+  await g.write({ 'adapt.sweep.ts': file.replace("base_config: { SLOW: 0 }", "base_config: { SLOW: 3 }") });
+  await g.commit('adaptive sweep with an initial design');
+  const env = { RX_TEST_CALLS: join(g.root, 'calls.jsonl') };
+  const sub = await rx(['submit', '--sweep', 'adapt.sweep.ts'], { cwd: g.work, env });
+  assert.match(sub.stderr, /an adaptive sweep \(propose\): rx submit submits only its initial design \(2 point\(s\)\); rx run --sweep adapt\.sweep\.ts proposes and submits the rest/);
+  assert.match(sub.stdout, /2 submitted/);
+  // Ctrl-C while rx run waits for the jobs: it stops cleanly.
+  const child = spawn(process.execPath, [RX_BIN, 'run', '--sweep', 'adapt.sweep.ts', '--poll', '1', '--json'], { cwd: g.work, env: { ...process.env, ...env, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', b => { stdout += b; });
+  child.stderr.on('data', b => { stderr += b; });
+  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
+  await eventually('a status event', 30_000, async () => (stdout.includes('"event":"status"') ? true : undefined));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /rx run stopped; run it again to continue/);
+  const again = await rx(['run', '--sweep', 'adapt.sweep.ts', '--poll', '1'], { cwd: g.work, env });
+  assert.match(again.stdout, /adapt: 10 points: 10 completed, \d round\(s\) proposed, budget left 0 \(the budget is spent\)/);
+  const rows = await statusRows(g, {});
+  assert.equal(rows.length, 10);
+  assert.deepEqual(rows.slice(0, 2).map(r => r.params.x), [0, 1]);
+  const cs = await calls(env.RX_TEST_CALLS);
+  assertRounds(cs, 8);
 });
