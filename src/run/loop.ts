@@ -13,7 +13,7 @@ import { nextDelay } from './backoff.ts';
 import { acceptProposal, account, roundSlots, type Accounting } from './budget.ts';
 import { stageOrder } from './order.ts';
 import { countsOf, ended, Progress, stateOf, type Counts } from './progress.ts';
-import { datasetRows, pollStates, readState, recordProposal, submitDue } from './steps.ts';
+import { datasetRows, pollStates, readState, Reconnects, recordProposal, submitDue } from './steps.ts';
 import { Stopper } from './stop.ts';
 
 export interface RunOptions {
@@ -46,7 +46,7 @@ export async function runSweeps(ctx: RepoContext, opts: RunOptions): Promise<Run
   }
   const stop = new Stopper();
   const progress = new Progress(opts.out);
-  const run: Run = { ctx, cwd: opts.cwd, poll: opts.poll ?? 30, out: opts.out, stop, progress };
+  const run: Run = { ctx, cwd: opts.cwd, poll: opts.poll ?? 30, out: opts.out, stop, progress, net: new Reconnects(m => progress.warn(m)) };
   try {
     const sweeps: SweepSummary[] = [];
     for (const d of stageOrder(loaded)) sweeps.push(await driveSweep(run, d));
@@ -58,7 +58,7 @@ export async function runSweeps(ctx: RepoContext, opts: RunOptions): Promise<Run
   }
 }
 
-interface Run { ctx: RepoContext; cwd: string; poll: number; out: Out; stop: Stopper; progress: Progress }
+interface Run { ctx: RepoContext; cwd: string; poll: number; out: Out; stop: Stopper; progress: Progress; net: Reconnects }
 
 /** Drives one sweep until it ends; a stage first waits for its source to end. */
 async function driveSweep(run: Run, d: Driven): Promise<SweepSummary> {
@@ -97,16 +97,16 @@ async function waitRound(run: Run, d: Driven, design: string[], due: boolean): P
     run.stop.check();
     let state = await readState(run.ctx, d.name);
     if (due || needsSubmit(state)) {
-      const r = await submitDue(run.ctx, { cwd: run.cwd, file: d.file, out: run.out });
-      if (r.submitted || r.failed) run.progress.event('submitted', { sweep: d.name, submitted: r.submitted, failed: r.failed, unsubmitted: r.unsubmitted }, `${d.name}: ${r.submitted} submitted${r.failed ? `, ${r.failed} failed to submit` : ''}${r.unsubmitted ? `, ${r.unsubmitted} held back by the cluster's limits` : ''}`);
-      due = false;
+      const r = await run.net.attempt(`${d.name}: submitting`, () => submitDue(run.ctx, { cwd: run.cwd, file: d.file, out: run.out }));
+      if (r && (r.submitted || r.failed)) run.progress.event('submitted', { sweep: d.name, submitted: r.submitted, failed: r.failed, unsubmitted: r.unsubmitted }, `${d.name}: ${r.submitted} submitted${r.failed ? `, ${r.failed} failed to submit` : ''}${r.unsubmitted ? `, ${r.unsubmitted} held back by the cluster's limits` : ''}`);
+      due = r === undefined;
     }
     run.stop.check();
-    const changed = await pollStates(run.ctx, d.name, m => run.progress.warn(m));
+    const changed = due ? false : await run.net.attempt(`${d.name}: asking the cluster for job states`, () => pollStates(run.ctx, d.name)) ?? false;
     state = await readState(run.ctx, d.name);
     const acc = { ...account(d.checked.def.budget ?? 0, design, state), state };
     run.progress.counts(countsOf(state, acc.round, d.checked.def.propose ? acc.left : undefined));
-    if (latestPoints(state).every(p => ended(p, state))) return acc;
+    if (!due && latestPoints(state).every(p => ended(p, state))) return acc;
     delay = changed ? run.poll : nextDelay(delay, run.poll, false);
     await run.stop.sleep(delay);
   }
@@ -125,7 +125,7 @@ async function waitForSource(run: Run, source: string, stage: string): Promise<v
   let delay = run.poll;
   for (;;) {
     run.stop.check();
-    const changed = await pollStates(run.ctx, source, m => run.progress.warn(m));
+    const changed = await run.net.attempt(`${source}: asking the cluster for job states`, () => pollStates(run.ctx, source)) ?? false;
     const state = await readState(run.ctx, source);
     if (latestPoints(state).every(p => ended(p, state))) return;
     run.progress.counts(countsOf(state, state.proposals.length));

@@ -22,23 +22,38 @@ export function submitDue(ctx: RepoContext, s: { cwd: string; file: string; out:
   return submitSweep(ctx, { cwd: s.cwd, sweep: s.file, proposed: true, out: s.out });
 }
 
+/** Connection failures in a row after which rx run gives up (a refused host key is not going away). */
+export const MAX_CONNECTION_FAILURES = 5;
+
 /**
- * One status call for the sweep's live jobs (nothing when none is live). A dropped or refused
- * connection is reported and counts as "nothing changed": the next poll tries again. Says whether
- * any state changed.
+ * Runs a step that connects to the cluster. A dropped or refused connection is reported and gives
+ * `undefined` (the caller tries again at its next poll) until it has failed MAX_CONNECTION_FAILURES
+ * times in a row; then its error is thrown.
  */
-export async function pollStates(ctx: RepoContext, name: string, warn: (m: string) => void): Promise<boolean> {
+export class Reconnects {
+  private failures = 0;
+  constructor(private readonly warn: (m: string) => void) {}
+
+  async attempt<T>(what: string, step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const r = await step();
+      this.failures = 0;
+      return r;
+    } catch (e) {
+      if (!(e instanceof ConnectionError) || ++this.failures >= MAX_CONNECTION_FAILURES) throw e;
+      this.warn(`rx: ${what} failed (${e.message.split('\n')[0]}); trying again at the next poll (${this.failures} of ${MAX_CONNECTION_FAILURES - 1} retries)`);
+      return undefined;
+    }
+  }
+}
+
+/** One status call for the sweep's live jobs (nothing when none is live). Says whether any state changed. */
+export async function pollStates(ctx: RepoContext, name: string): Promise<boolean> {
   return withLedger(ctx, name, async ledger => {
     const before = ledger.state();
     if (!hasLiveJobs(before)) return false;
     const stamp = (st: SweepState) => JSON.stringify([...st.points.values()].map(p => p.status ?? null));
-    try {
-      await withTarget(ctx, before, t => refreshStates(t, ledger));
-    } catch (e) {
-      if (!(e instanceof ConnectionError)) throw e;
-      warn(`rx: ${name}: asking the cluster failed (${e.message.split('\n')[0]}); trying again at the next poll`);
-      return false;
-    }
+    await withTarget(ctx, before, t => refreshStates(t, ledger));
     return stamp(before) !== stamp(ledger.state());
   });
 }

@@ -129,3 +129,19 @@ test('sweep file: budget, batch and propose come together and are checked', () =
   assert.throws(() => checkSweep(adaptive({ batch: 1.5 }), 'f'), /batch: expected a whole number ≥ 1/);
   assert.throws(() => checkSweep(adaptive({ from: { sweep: 'other' } }), 'f'), /from: an adaptive sweep \(propose\) cannot be a nested stage/);
 });
+
+test('a step whose connection fails is tried again at the next poll, up to MAX_CONNECTION_FAILURES in a row; other errors are thrown at once', async () => {
+  const { Reconnects, MAX_CONNECTION_FAILURES } = await import('../../src/run/steps.ts');
+  const { ConnectionError, StateError } = await import('../../src/errors.ts');
+  const warned: string[] = [];
+  const net = new Reconnects(m => warned.push(m));
+  const drop = () => Promise.reject(new ConnectionError('host: the ssh connection was lost while a command was running'));
+  for (let i = 1; i < MAX_CONNECTION_FAILURES; i++) assert.equal(await net.attempt('s: polling', drop), undefined);
+  assert.equal(warned.length, MAX_CONNECTION_FAILURES - 1);
+  assert.match(warned[0]!, /^rx: s: polling failed \(host: the ssh connection was lost while a command was running\); trying again at the next poll/);
+  // A success resets the count; then as many failures in a row are tolerated again.
+  assert.equal(await net.attempt('s: polling', async () => 7), 7);
+  for (let i = 1; i < MAX_CONNECTION_FAILURES; i++) assert.equal(await net.attempt('s: polling', drop), undefined);
+  await assert.rejects(net.attempt('s: polling', drop), ConnectionError);
+  await assert.rejects(new Reconnects(() => {}).attempt('s', () => Promise.reject(new StateError('damaged'))), StateError);
+});
