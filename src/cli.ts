@@ -55,6 +55,16 @@ function registerSubmission(p: Command): void {
       if (o.json && !o.dryRun) process.stdout.write(JSON.stringify(r.records, null, 2) + '\n');
       if (r.failed) process.exitCode = 6;
     });
+  p.command('run')
+    .description('Drive sweeps to completion: submit what is due, wait for the jobs, and for an adaptive sweep (propose) fetch the results and submit the next points, round after round, until the budget is spent; a stage (from:) starts when its source has ended. Ctrl-C stops; running it again continues.')
+    .requiredOption('-s, --sweep <file>', 'sweep file (repeat for several: stages go after their source)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--poll <seconds>', 'seconds between status calls while jobs change (default 30; up to 4× longer while nothing does)', v => positiveInt(v, '--poll'))
+    .option('--json', 'print one JSON event per line (sweep, submitted, status, proposal, done)')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
+    .action(async o => {
+      const { run } = await import('./commands/run.ts');
+      await run({ cwd: o.cwd ?? process.cwd(), sweeps: o.sweep, poll: o.poll, json: o.json });
+    });
   p.command('resubmit')
     .description('Run failed, timed-out or cancelled experiments again as new jobs in their own run directory (same commit); the ledger keeps every attempt.')
     .option('--failed', 'select every experiment whose latest job ended FAILED, TIMEOUT, CANCELLED, NODE_FAIL, OUT_OF_MEMORY or PREEMPTED')

@@ -57,6 +57,8 @@ export interface SweepState {
   name: string;
   sweep?: EventOf<'sweep'>;
   submissions: EventOf<'submission'>[];
+  /** The rounds `rx run` asked an adaptive sweep's `propose` for, in order. */
+  proposals: EventOf<'proposal'>[];
   points: Map<string, PointRecord>;
 }
 
@@ -82,7 +84,7 @@ export interface FoldOptions {
  * a remote command.
  */
 export function fold(name: string, events: LedgerEvent[], opts: FoldOptions = {}): SweepState {
-  const st: SweepState = { name, points: new Map(), submissions: [] };
+  const st: SweepState = { name, points: new Map(), submissions: [], proposals: [] };
   const bad = (i: number, why: string) => {
     const line = opts.lines?.[i];
     const where = opts.file ? (line ? `${opts.file}:${line}` : `${opts.file} (a record this rx appended)`) : `ledger of sweep '${name}', record ${i + 1}`;
@@ -140,6 +142,7 @@ export function fold(name: string, events: LedgerEvent[], opts: FoldOptions = {}
         if (p.jobs.at(-1)?.jobId === e.jobId) Object.assign(p, { status: e.status, statusAt: e.at });
         break;
       }
+      case 'proposal': st.proposals.push(e); break;
       case 'torn': break;
     }
   });

@@ -62,8 +62,17 @@ export type LedgerEvent =
   | { t: 'error'; at: string; key: string; phase: string; message: string }
   /** Last known scheduler status of a job (a cache: `rx status` refreshes it). */
   | { t: 'state'; at: string; key: string; jobId: string; status: JobStatus }
+  /**
+   * `rx run` asked an adaptive sweep's `propose` for round `round` and will submit these points
+   * (only new ones: no hash of an earlier point or proposal). Written before any of them is planned,
+   * so a re-run after a crash submits exactly these and counts them against the budget.
+   */
+  | { t: 'proposal'; at: string; round: number; points: ProposedPoint[] }
   /** Written by an append that found the previous line torn (a crash mid-write): that line is void. */
   | { t: 'torn'; at: string };
+
+/** One point of a proposal: the full config, the proposed values, and paramHash(params). */
+export interface ProposedPoint { params: Params; varied: Params; hash: string }
 
 export type EventOf<K extends LedgerEvent['t']> = Extract<LedgerEvent, { t: K }>;
 
@@ -200,6 +209,16 @@ function submissionRecord(o: Obj): EventOf<'submission'> {
   return e;
 }
 
+function proposalRecord(o: Obj): EventOf<'proposal'> {
+  const list = o.points;
+  if (!Array.isArray(list)) fail('points', 'a list of { params, varied, hash }', list);
+  const points = (list as unknown[]).map((x, i) => {
+    if (!isObject(x)) return fail(`points.${i}`, 'an object { params, varied, hash }', x);
+    return { params: obj(x, 'params'), varied: obj(x, 'varied'), hash: matching(x, 'hash', /^[0-9a-f]{64}$/, 'a parameter hash (64 hex digits)') };
+  });
+  return { t: 'proposal', at: str(o, 'at'), round: count(o, 'round'), points };
+}
+
 /** Reader: one parsed line → a typed record, or RecordError saying which field is wrong. */
 export function readRecord(raw: unknown): LedgerEvent {
   if (!isObject(raw)) throw new RecordError('expected a JSON object');
@@ -224,6 +243,7 @@ export function readRecord(raw: unknown): LedgerEvent {
     case 'job': return { t: 'job', at, key: key(raw), jobId: jobId(raw), attempt: count(raw, 'attempt'), scheduler: str(raw, 'scheduler') };
     case 'error': return { t: 'error', at, key: key(raw), phase: str(raw, 'phase'), message: str(raw, 'message') };
     case 'state': return { t: 'state', at, key: key(raw), jobId: jobId(raw), status: status(raw) };
+    case 'proposal': return proposalRecord(raw);
     case 'torn': return { t: 'torn', at };
     default: throw new RecordError(`unknown record kind ${JSON.stringify(raw.t)}`);
   }

@@ -2,7 +2,7 @@
 // there, exactly as a power cut or kill -9 would. Points: plan, commit, push, dirs, create-1 (after
 // the first run directory), create, clean, pack-1 (packs made, none submitted), submit-1 (after the
 // first job id), submit; rx clean: clean-removing (intent recorded, nothing removed), clean-1 (after
-// the first removal).
+// the first removal); rx run: proposal (a round recorded, none of its points planned yet).
 
 export function crashPoint(name: string): void {
   if (process.env.RX_CRASH_AFTER === name) process.kill(process.pid, 'SIGKILL');

@@ -42,6 +42,8 @@ export interface SubmitOptions {
   newDirs?: boolean;
   /** Seconds to wait for another process holding the target's run-directory lock (default 600). */
   lockTimeout?: number;
+  /** Adaptive sweeps: also the points `rx run` proposed (recorded in the ledger); rx submit leaves them out. */
+  proposed?: boolean;
   out: Out;
 }
 
@@ -276,6 +278,7 @@ function alreadySampled(state: SweepState, checked: CheckedSweep, c: SubmissionC
 
 /** The sweep's points; for a nested stage, the earlier sweep's dataset rows × this sweep's own points. */
 async function sweepPoints(ctx: RepoContext, opts: SubmitOptions, state: SweepState, sweep: LoadedSweep, c: SubmissionContext): Promise<{ points: SweepPoint[]; select?: [string, string][] }> {
+  if (sweep.def.propose) return { points: adaptivePoints(state, sweep, c, Boolean(opts.proposed)) };
   const from = sweep.def.from;
   if (!from) return { points: sweep.points };
   if (!listSweeps(ctx.rxDir).includes(from.sweep)) throw new ConfigError(`from.sweep: there is no sweep '${from.sweep}' in ${ctx.top}`, { hint: 'Submit the earlier stage first.' });
@@ -285,6 +288,19 @@ async function sweepPoints(ctx: RepoContext, opts: SubmitOptions, state: SweepSt
   if (staged.dropped) c.out.warn(`rx: ${c.name}: ${staged.dropped} row(s) of sweep '${from.sweep}' left out: a selected value is missing (no output, or a parse error) or not finite`);
   if (staged.points.length === 0) c.out.warn(`rx: ${c.name}: no row of sweep '${from.sweep}' matches from.where (${JSON.stringify(from.where ?? { state: 'COMPLETED' })}): nothing to submit yet`);
   return { points: staged.points, select: staged.select };
+}
+
+/**
+ * An adaptive sweep's points: its initial design, and (for `rx run`) every point a recorded
+ * proposal added, with the parameters recorded (so an edited base_config never changes them).
+ */
+function adaptivePoints(state: SweepState, sweep: LoadedSweep, c: SubmissionContext, proposed: boolean): SweepPoint[] {
+  if (!proposed) {
+    c.out.warn(`rx: ${c.name}: an adaptive sweep (propose): rx submit submits only its initial design (${sweep.points.length} point(s)); rx run --sweep ${sweep.file} proposes and submits the rest`);
+    return sweep.points;
+  }
+  const added = state.proposals.flatMap(r => r.points).map((p, index) => ({ ...p, origin: { kind: 'list' as const, index } }));
+  return [...sweep.points, ...added];
 }
 
 async function dryRun(c: SubmissionContext, state: SweepState, plan: SubmissionPlan, changes: Awaited<ReturnType<typeof computeChanges>>, clock: PhaseClock, diffs?: number): Promise<SubmitResult> {

@@ -13,6 +13,7 @@ import type { SamplerSpec } from './samplers.ts';
 import { validateReducer, type Reducer, type ReduceFn } from '../results/reduce.ts';
 import { isParserName, parserFor, parserNames, type ParserName } from '../../parsers/index.ts';
 import { validateFrom, type FromSpec } from './stages.ts';
+import type { ProposeContext } from '../strategies/propose.ts';
 import { validatePatcher, type PatcherSpec } from './patch.ts';
 import { validateRemote, type RemoteConfig, type RemoteSpec } from '../remote/config.ts';
 
@@ -42,7 +43,16 @@ export interface SweepDefinition {
   parse?: ParseEntry | ParseEntry[];
   /** Nested stage: take points from an earlier sweep's dataset rows (× this sweep's own points). */
   from?: FromSpec;
+  /** Adaptive sweep (`rx run`): the most points it runs in all, the initial design included. */
+  budget?: number;
+  /** Adaptive sweep: points asked of `propose` per round. */
+  batch?: number;
+  /** Adaptive sweep: the next points from the dataset rows so far (e.g. `strategies.boundary(...)`). */
+  propose?: ProposeFn;
 }
+
+/** What `propose` of an adaptive sweep is: a strategy (src/strategies/) or your own function. */
+export type ProposeFn = (ctx: ProposeContext) => Params[] | Promise<Params[]>;
 
 /** One output file of each run, parsed and reduced to result columns by `rx dataset`. */
 export interface ParseEntry {
@@ -174,7 +184,7 @@ function jsonDimensionKeys(text: string): string[] | undefined {
   }
 }
 
-const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer', 'parse', 'from']);
+const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer', 'parse', 'from', 'budget', 'batch', 'propose']);
 
 /** A sweep file checked key by key, its points not planned yet. */
 export type CheckedSweep = Omit<LoadedSweep, 'plan' | 'points'>;
@@ -197,6 +207,7 @@ export function checkSweep(raw: unknown, file: string): CheckedSweep {
   const patcher = validatePatcher(raw.patcher);
   if (raw.parse !== undefined) validateParse(raw.parse);
   if (raw.from !== undefined) validateFrom(raw.from, name);
+  checkAdaptive(raw);
   if (raw.namer !== undefined && typeof raw.namer !== 'string' && typeof raw.namer !== 'function') throw new ConfigError("namer: expected a template like 'm{initial_mass}_z{initial_z}' or a function (config) => string");
   const remote = validateRemote(raw.remote);
   for (const [k, v] of Object.entries(base)) checkValue(v, `base_config.${k}`);
@@ -206,8 +217,32 @@ export function checkSweep(raw: unknown, file: string): CheckedSweep {
   return { def, file, remote };
 }
 
+/**
+ * `budget`, `batch` and `propose` come together: an adaptive sweep. Its initial design (dimensions,
+ * points, sampler) is optional, and it cannot be a nested stage (its points come from `propose`).
+ */
+function checkAdaptive(raw: Record<string, unknown>): void {
+  const given = (['budget', 'batch', 'propose'] as const).filter(k => raw[k] !== undefined);
+  if (!given.length) return;
+  const example = 'e.g. budget: 40, batch: 4, propose: strategies.boundary({ result: \'engulfed\', bounds: { m: [0.8, 3] } })';
+  if (given.length < 3) throw new ConfigError(`${given.join(', ')}: an adaptive sweep needs budget, batch and propose together`, { hint: example });
+  if (typeof raw.propose !== 'function') throw new ConfigError('propose: expected a function ({ rows, round, budgetLeft, batch }) => points, e.g. strategies.boundary({...}) (so the sweep file must be .ts or .js)', { hint: example });
+  for (const k of ['budget', 'batch'] as const) {
+    const v = raw[k];
+    if (!Number.isSafeInteger(v) || (v as number) < 1) throw new ConfigError(`${k}: expected a whole number ≥ 1, got ${JSON.stringify(v)}`, { hint: example });
+  }
+  if (raw.from !== undefined) throw new ConfigError('from: an adaptive sweep (propose) cannot be a nested stage', { hint: 'Make the adaptive sweep its own sweep; a later stage can take its points with from: { sweep }.' });
+}
+
+/** An adaptive sweep without dimensions, points or sampler: its first points all come from `propose`. */
+export function noInitialDesign(def: SweepDefinition): boolean {
+  return def.propose !== undefined && def.dimensions === undefined && def.points === undefined && def.sampler === undefined;
+}
+
 /** Plans a checked sweep's points (samples drawn so far and --extend in planOpts). */
 export function planSweep(sweep: CheckedSweep, planOpts: PlanOptions = {}): LoadedSweep {
+  // Without a design the plan would be the base config alone: an adaptive sweep starts from none.
+  if (noInitialDesign(sweep.def)) return { ...sweep, plan: { points: [], duplicates: 0, warnings: [] }, points: [] };
   const plan = planPoints(sweep.def, planOpts);
   for (const p of plan.points) {
     for (const k in p.varied) {
@@ -240,7 +275,8 @@ function checkHashable(v: unknown, where: string, inside: object[] = []): void {
   for (const x of Object.values(v)) checkHashable(x, where, [...inside, v]);
 }
 
-function checkValue(v: unknown, where: string, inside: object[] = []): void {
+/** Checks one parameter value: only what JSON holds (finite numbers, plain objects); ConfigError naming `where`. */
+export function checkValue(v: unknown, where: string, inside: object[] = []): void {
   // Only what JSON holds: the hash, the ledger and .rx/point.json must all read the same value back.
   if (typeof v === 'number' && !Number.isFinite(v)) {
     throw new ConfigError(`${where}: ${v} is not a finite number; JSON (the ledger, .rx/point.json) cannot hold it, so rx does not take it as a parameter value`, { hint: `If your code reads it, write it as a string (e.g. '${v}'), or use a finite stand-in such as ${v === -Infinity ? '-1e99' : '1e99'}.` });
