@@ -19,8 +19,8 @@ import { validateRemote, type RemoteSpec } from '../remote/config.ts';
  * ledger may hold lines of several versions: an upgraded rx appends version-3 lines to an older
  * ledger, and an older rx refuses a ledger with version-3 lines rather than misread it). A line
  * fixed by hand reads again once its `"c"` field is dropped and its `"v"` set to 2.
- * 4: new record kinds and fields an older rx would misread: `removing`/`removed` (rx clean) and a
- * point's `supersedes` (a rebased attempt). Lines are written as before; an rx that reads up to 3
+ * 4: new record kinds and fields an older rx would misread: `removing`/`removed` (rx clean), a
+ * point's `supersedes` (a rebased attempt) and `proposal` (a round of an adaptive sweep, rx run). Lines are written as before; an rx that reads up to 3
  * refuses a ledger with version-4 lines as "written by a newer rx".
  */
 export const LEDGER_VERSION = 4;
