@@ -66,7 +66,7 @@ function registerSubmission(p: Command): void {
       await run({ cwd: o.cwd ?? process.cwd(), sweeps: o.sweep, poll: o.poll, json: o.json });
     });
   p.command('resubmit')
-    .description('Run failed, timed-out or cancelled experiments again as new jobs in their own run directory (same commit); the ledger keeps every attempt.')
+    .description('Run failed, timed-out or cancelled experiments again as new jobs in their own run directory (same commit), or with --rebase as new commits on the current tip of the sweep branch, in new run directories; the ledger keeps every attempt and views show the latest.')
     .option('--failed', 'select every experiment whose latest job ended FAILED, TIMEOUT, CANCELLED, NODE_FAIL, OUT_OF_MEMORY or PREEMPTED')
     .option('--rebase', "build each failed point's commit again on the current tip of the sweep's branch (same parameters, new commit and run directory) as its next attempt; a point already on the tip is resubmitted in its run directory")
     .option('--sweep <name>', 'only this sweep')
