@@ -6,7 +6,7 @@ import { repoContext, type RepoContext } from '../git/repo.ts';
 import { latestPoints, type Ledger } from '../ledger/ledger.ts';
 import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
 import { forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
-import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
+import { DEPENDENCY_NEVER_SATISFIED, TERMINAL_STATES } from '../remote/scheduler/types.ts';
 import { hasLiveJobs, refreshStates } from '../remote/jobs.ts';
 import { logQueries, readLogs } from '../remote/logs.ts';
 import { openTarget, type Target } from '../remote/target.ts';
@@ -104,6 +104,8 @@ async function addReasons(ctx: RepoContext, ledger: Ledger, rows: { p: import('.
   for (const r of rows) {
     const files = tails.get(r.p.key)?.files ?? [];
     const tail = files.length ? files.map((f: { text: string }) => f.text).join('\n') : null;
+    // A chained job that never ran because its source failed says so (it has no log of its own).
+    if (r.s.reason === DEPENDENCY_NEVER_SATISFIED) continue;
     r.s.reason = runReason({ state: r.s.state, exitCode: r.s.exitCode, signal: r.p.status?.signal ?? null }, tail) ?? r.s.reason ?? null;
   }
 }
