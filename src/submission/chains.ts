@@ -90,3 +90,16 @@ export async function makeLinks(target: Target, items: { key: string; dir: strin
   }
   return { made, errors };
 }
+
+/**
+ * Whether a chained point's job ended CANCELLED because its source failed. Slurm says so
+ * (DependencyNeverSatisfied) only while it holds the job in memory; sacct records no reason. So
+ * it is told from the ledgers: cancelled without having run, and an attempt of its source
+ * point ended other than COMPLETED.
+ */
+export function dependencyFailed(p: PointRecord, s: { state: string; elapsedSeconds?: number | null }, src: SweepState): boolean {
+  if (s.state !== 'CANCELLED' || (s.elapsedSeconds ?? 0) > 0 || !p.from) return false;
+  const lineage: PointRecord[] = [];
+  for (let q = src.points.get(p.from.key); q; q = q.supersededBy !== undefined ? src.points.get(q.supersededBy) : undefined) lineage.push(q);
+  return lineage.some(q => q.status && TERMINAL_STATES.has(q.status.state) && q.status.state !== 'COMPLETED');
+}
