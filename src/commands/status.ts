@@ -3,10 +3,11 @@
 // connection); --watch refreshes until every job is final, keeping one connection per sweep.
 import { CommandError, ConfigError, ConnectionError } from '../errors.ts';
 import { repoContext, type RepoContext } from '../git/repo.ts';
-import { latestPoints, type Ledger } from '../ledger/ledger.ts';
+import { latestPoints, type Ledger, type SweepState } from '../ledger/ledger.ts';
 import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
 import { forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
-import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
+import { DEPENDENCY_NEVER_SATISFIED, TERMINAL_STATES } from '../remote/scheduler/types.ts';
+import { dependencyFailed, sourceState } from '../submission/chains.ts';
 import { hasLiveJobs, refreshStates } from '../remote/jobs.ts';
 import { logQueries, readLogs } from '../remote/logs.ts';
 import { openTarget, type Target } from '../remote/target.ts';
@@ -90,6 +91,8 @@ async function collect(ctx: RepoContext, opts: StatusOptions, states: Set<string
     const state = ledger.state();
     // Each point counts once, by its latest attempt: a fixed failure no longer shows as FAILED.
     const rows = latestPoints(state, opts.allAttempts).map(p => ({ p, s: toStatus(name, p, state) })).filter(r => !states || states.has(r.s.state));
+    const src = chainSource(ctx, state);
+    for (const r of rows) if (src && dependencyFailed(r.p, r.s, src)) r.s.reason = DEPENDENCY_NEVER_SATISFIED;
     if (opts.failed) await addReasons(ctx, ledger, rows, opts.offline ? null : targets);
     result.push(...rows.map(r => r.s));
   }));
@@ -104,7 +107,20 @@ async function addReasons(ctx: RepoContext, ledger: Ledger, rows: { p: import('.
   for (const r of rows) {
     const files = tails.get(r.p.key)?.files ?? [];
     const tail = files.length ? files.map((f: { text: string }) => f.text).join('\n') : null;
+    // A chained job that never ran because its source failed says so (it has no log of its own).
+    if (r.s.reason === DEPENDENCY_NEVER_SATISFIED) continue;
     r.s.reason = runReason({ state: r.s.state, exitCode: r.s.exitCode, signal: r.p.status?.signal ?? null }, tail) ?? r.s.reason ?? null;
+  }
+}
+
+/** The source sweep's state of a chained sweep (`after:`); null for other sweeps, or a source gone. */
+function chainSource(ctx: RepoContext, state: SweepState): SweepState | null {
+  const after = state.sweep?.definition.after as { sweep?: string } | undefined;
+  if (!after?.sweep || !state.sweep) return null;
+  try {
+    return sourceState(ctx.rxDir, ctx.top, { sweep: after.sweep }, state.sweep.remote.label);
+  } catch {
+    return null;
   }
 }
 

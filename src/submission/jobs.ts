@@ -17,6 +17,8 @@ export interface JobToSubmit {
   sha?: string;
   /** 1 for a first submission; the scheduler's marker file is per run dir and attempt. */
   attempt: number;
+  /** A chained point (`after:`): the job that must end successfully before this one starts. */
+  after?: string;
 }
 
 export interface SubmittedJobs {

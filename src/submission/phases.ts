@@ -6,7 +6,7 @@ import { git, verbs } from '../git/verbs.ts';
 import { chunked } from '../chunked.ts';
 import { buildCommits, refsFor, verifyAdoptable, type PointToBuild } from '../git/commits.ts';
 import type { FileChange } from '../sweep/patch.ts';
-import { now, type Ledger, type PointRecord } from '../ledger/ledger.ts';
+import { now, type Ledger, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { Batcher } from '../ledger/batch.ts';
 import { runDirName, uniquePrefixes } from '../remote/rundir.ts';
 import { createDirsScript, DEFAULT_LOCK_WAIT_SECONDS } from '../remote/scripts.ts';
@@ -16,7 +16,9 @@ import type { Target } from '../remote/target.ts';
 import type { RemoteSpec } from '../remote/config.ts';
 import type { Out } from '../ui.ts';
 import { crashArmed, crashPoint } from './crash.ts';
-import { submitJobs } from './jobs.ts';
+import { submitJobs, type JobToSubmit } from './jobs.ts';
+import { chainLinks, makeLinks } from './chains.ts';
+import type { AfterSpec } from '../sweep/chains.ts';
 
 /** What every phase needs to know about the sweep being submitted. */
 export interface SubmissionContext {
@@ -159,9 +161,28 @@ async function deleteOnOrigin(c: SubmissionContext, branches: string[]): Promise
 }
 
 /** Submits every created, never-submitted point in one script. */
-export async function jobsPhase(c: SubmissionContext, ledger: Ledger, target: Target): Promise<void> {
-  const toSubmit = [...ledger.state().points.values()].filter(p => p.created && p.jobs.length === 0);
-  await submitJobs(target, ledger, c.remote, toSubmit.map(p => ({ key: p.key, dir: p.dir!, sha: p.sha, attempt: 1 })), { phase: 'submit', out: c.out, top: c.top });
+export async function jobsPhase(c: SubmissionContext, ledger: Ledger, target: Target, chain?: Chain): Promise<void> {
+  let toSubmit: JobToSubmit[] = [...ledger.state().points.values()].filter(p => p.created && p.jobs.length === 0).map(p => ({ key: p.key, dir: p.dir!, sha: p.sha, attempt: 1 }));
+  if (chain) toSubmit = await chained(ledger, target, toSubmit, chain, 'submit');
+  await submitJobs(target, ledger, c.remote, toSubmit, { phase: 'submit', out: c.out, top: c.top });
+}
+
+/** A chained sweep's source (`after:`): its spec and its ledger state when the jobs are submitted. */
+export interface Chain {
+  after: Required<AfterSpec>;
+  source: SweepState;
+}
+
+/**
+ * Chained points with their dependency, after their link to the source run dir is made; a point
+ * whose source has no job, or whose link could not be made, gets an error record and no job.
+ */
+export async function chained(ledger: Ledger, target: Target, points: JobToSubmit[], chain: Chain, phase: string): Promise<JobToSubmit[]> {
+  const st = ledger.state();
+  const { links, errors } = chainLinks(points.map(p => st.points.get(p.key)!), chain.source);
+  const made = await makeLinks(target, points.filter(p => links.has(p.key)).map(p => ({ key: p.key, dir: p.dir, source: links.get(p.key)!.source })), chain.after.link);
+  for (const e of [...errors, ...made.errors]) ledger.append({ t: 'error', at: now(), key: e.key, phase, message: e.error });
+  return points.filter(p => made.made.has(p.key)).map(p => { const after = links.get(p.key)!.after; return after === null ? p : { ...p, after }; });
 }
 
 /** Refs `git push --porcelain` reports deleted (`-`) or already absent/up to date (`=`). */

@@ -9,7 +9,10 @@ import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import type { RepoContext } from '../git/repo.ts';
 import { computeChanges, type PointToBuild } from '../git/commits.ts';
-import { latestPoints, now, sweepDir, type EventOf, type Ledger, type PointRecord } from '../ledger/ledger.ts';
+import { latestPoints, listSweeps, now, sweepDir, type EventOf, type Ledger, type PointRecord } from '../ledger/ledger.ts';
+import { latestOf } from '../ledger/status.ts';
+import { DEFAULT_LINK } from '../sweep/chains.ts';
+import { sourceState } from './chains.ts';
 import { acquireLock } from '../ledger/lock.ts';
 import { hasFunction } from '../ledger/records.ts';
 import { finished, withLedger } from '../ledger/sweeps.ts';
@@ -21,8 +24,8 @@ import { validatePatcher, type FileChange, type PatcherSpec } from '../sweep/pat
 import type { Out } from '../ui.ts';
 import { PhaseClock } from './crash.ts';
 import { branchTip, inputFiles, warnMovedOnResubmit, warnUncommitted } from './drift.ts';
-import { submitJobs } from './jobs.ts';
-import { cleanPhase, commitPhase, createPhase, dirsPhase, jobsPhase, pushPhase, type SubmissionContext } from './phases.ts';
+import { submitJobs, type JobToSubmit } from './jobs.ts';
+import { chained, cleanPhase, commitPhase, createPhase, dirsPhase, jobsPhase, pushPhase, type Chain, type SubmissionContext } from './phases.ts';
 import { submissionContext } from './submit.ts';
 
 /** What --failed means: every way a job can end other than COMPLETED. */
@@ -75,8 +78,49 @@ export async function resubmitFailed(ctx: RepoContext, sweeps: string[], opts: R
     } finally {
       release();
     }
+    await resubmitChains(ctx, name, result, opts.out);
   }
   return result;
+}
+
+/**
+ * `rx resubmit --failed` of a chain's source re-creates the chain: every sweep chained after it
+ * (`after:`) resubmits, in its run directory, each point that ended without completing (its
+ * source failed: DependencyNeverSatisfied / CANCELLED) and whose source point got a new job now,
+ * waiting for that job. Sweeps chained after those follow in turn.
+ */
+async function resubmitChains(ctx: RepoContext, source: string, result: ResubmitResult, out: Out): Promise<void> {
+  const fresh = new Set(result.resubmitted.filter(r => r.sweep === source).map(r => r.key));
+  if (!fresh.size) return;
+  for (const name of listSweeps(ctx.rxDir)) {
+    if (name === source) continue;
+    const release = acquireLock(sweepDir(ctx.rxDir, name), `sweep '${name}'`);
+    let chained = false;
+    try {
+      await withLedger(ctx, name, async ledger => {
+        const st = ledger.state();
+        if ((st.sweep?.definition.after as { sweep?: unknown } | undefined)?.sweep !== source) return;
+        chained = true;
+        const src = sourceState(ctx.rxDir, ctx.top, { sweep: source }, st.sweep!.remote.label);
+        const waits = (p: PointRecord) => { const o = p.from && src.points.get(p.from.key); return Boolean(o && fresh.has(latestOf(o, src).key)); };
+        await withTarget(ctx, st, async target => {
+          await refreshStates(target, ledger);
+          const again = latestPoints(ledger.state()).filter(p => finished(p) && RERUNNABLE.has(p.status!.state) && waits(p));
+          await plain(ctx, ledger, target, again, out, result, `chained after sweep '${source}': its source point was resubmitted`);
+        });
+      });
+    } finally {
+      release();
+    }
+    if (chained) await resubmitChains(ctx, name, result, out);
+  }
+}
+
+/** The chain of a sweep submitted with `after:` (as recorded), for its jobs' dependencies and links. */
+function recordedChain(ctx: RepoContext, sweep: EventOf<'sweep'>): Chain | undefined {
+  const after = sweep.definition.after as { sweep: string; link?: string } | undefined;
+  if (!after) return undefined;
+  return { after: { sweep: after.sweep, link: after.link ?? DEFAULT_LINK }, source: sourceState(ctx.rxDir, ctx.top, after, sweep.remote.label) };
 }
 
 /** Successors (rebased attempts) an interrupted rx resubmit --failed --rebase left without a job. */
@@ -93,7 +137,10 @@ async function plain(ctx: RepoContext, ledger: Ledger, target: Target, again: Po
   again = again.filter(p => !p.dirRemoved && !p.dirRemoving);
   if (!note) await warnPlain(ctx, ledger, again, out);
   if (!again.length) return;
-  const sub = await submitJobs(target, ledger, sweep.remote, again.map(p => ({ key: p.key, dir: p.dir!, sha: p.sha, attempt: p.jobs.at(-1)!.attempt + 1 })), { phase: 'resubmit', out, top: ctx.top });
+  let jobs: JobToSubmit[] = again.map(p => ({ key: p.key, dir: p.dir!, sha: p.sha, attempt: p.jobs.at(-1)!.attempt + 1 }));
+  const chain = recordedChain(ctx, sweep);
+  if (chain) jobs = await chained(ledger, target, jobs, chain, 'resubmit');
+  const sub = await submitJobs(target, ledger, sweep.remote, jobs, { phase: 'resubmit', out, top: ctx.top });
   const byKey = new Map(again.map(p => [p.key, p]));
   for (const j of sub.jobs) {
     const p = byKey.get(j.key)!;
@@ -136,7 +183,7 @@ async function rebase(ctx: RepoContext, ledger: Ledger, target: Target, again: P
     clock.end('plan');
     // This run's successors: the new ones and those an interrupted run left without a job.
     const pending = unfinishedSuccessors(ledger).map(p => p.key);
-    await finishSuccessors(c, ledger, target, patcher, changes, clock);
+    await finishSuccessors(c, ledger, target, patcher, changes, clock, recordedChain(ctx, sweep));
     report(ledger, pending, result);
   }
   const note = `already on the tip of '${sweep.branch}' (${c.base.slice(0, 7)}): nothing to rebase, resubmitted in its run directory`;
@@ -155,7 +202,7 @@ function successors(ledger: Ledger, moved: PointRecord[]): (PointToBuild & { sup
  * older than this tip), then the phases of rx submit: push, run dir names, create, clean, jobs —
  * each doing what the ledger says is still to do.
  */
-async function finishSuccessors(c: SubmissionContext, ledger: Ledger, target: Target, patcher: PatcherSpec, changes: Map<string, FileChange[]>, clock: PhaseClock): Promise<void> {
+async function finishSuccessors(c: SubmissionContext, ledger: Ledger, target: Target, patcher: PatcherSpec, changes: Map<string, FileChange[]>, clock: PhaseClock, chain?: Chain): Promise<void> {
   const unbuilt = [...ledger.state().points.values()].filter(p => p.supersedes !== undefined && !p.sha);
   for (const base of new Set(unbuilt.map(p => p.base))) {
     const points: PointToBuild[] = unbuilt.filter(p => p.base === base).map(p => ({ key: p.key, params: p.params, varied: p.varied, hash: p.hash, repeat: p.repeat, ...(p.from ? { from: p.from } : {}) }));
@@ -172,7 +219,7 @@ async function finishSuccessors(c: SubmissionContext, ledger: Ledger, target: Ta
   clock.end('create');
   await cleanPhase(c, ledger);
   clock.end('clean');
-  await jobsPhase(c, ledger, target);
+  await jobsPhase(c, ledger, target, chain);
   clock.end('submit');
 }
 

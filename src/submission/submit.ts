@@ -10,6 +10,8 @@ import { ensureExcluded, type RepoContext } from '../git/repo.ts';
 import { checkSweep, loadSweepFile, planSweep, type CheckedSweep, type LoadedSweep } from '../sweep/definition.ts';
 import { samplerSequenceId, validateSampler } from '../sweep/samplers.ts';
 import { stagePoints } from '../sweep/stages.ts';
+import { chainPoints, DEFAULT_LINK } from '../sweep/chains.ts';
+import { chainSources, sourceState } from './chains.ts';
 import { canonicalJson } from '../sweep/hash.ts';
 import { Ledger, listSweeps, now, sweepDir, type EventOf, type SweepState } from '../ledger/ledger.ts';
 import { acquireLock } from '../ledger/lock.ts';
@@ -24,7 +26,7 @@ import type { Out } from '../ui.ts';
 import { PhaseClock } from './crash.ts';
 import { planDryRun, type DryRunPlan } from './dry-run.ts';
 import { planSubmission, type SubmissionPlan, type SweepPoint } from './plan.ts';
-import { cleanPhase, commitPhase, createPhase, dirsPhase, jobsPhase, needsTarget, pushPhase, type SubmissionContext } from './phases.ts';
+import { cleanPhase, commitPhase, createPhase, dirsPhase, jobsPhase, needsTarget, pushPhase, type Chain, type SubmissionContext } from './phases.ts';
 import { applyReconciliation, gatherEvidence, reconcile, variedAgainst } from './reconcile.ts';
 
 export interface SubmitOptions {
@@ -176,7 +178,7 @@ async function submitLocked(ctx: RepoContext, opts: SubmitOptions, checked: Chec
       clock.end('create');
       await cleanPhase(c, ledger);
       clock.end('clean');
-      await jobsPhase(c, ledger, target);
+      await jobsPhase(c, ledger, target, chainOf(ctx, sweep, c));
       clock.end('submit');
     }
     return { ...summary(c, ledger, plan, clock), recovered };
@@ -279,6 +281,7 @@ function alreadySampled(state: SweepState, checked: CheckedSweep, c: SubmissionC
 /** The sweep's points; for a nested stage, the earlier sweep's dataset rows × this sweep's own points. */
 async function sweepPoints(ctx: RepoContext, opts: SubmitOptions, state: SweepState, sweep: LoadedSweep, c: SubmissionContext): Promise<{ points: SweepPoint[]; select?: [string, string][] }> {
   if (sweep.def.propose) return { points: adaptivePoints(state, sweep, c, Boolean(opts.proposed)) };
+  if (sweep.def.after) return { points: afterPoints(ctx, sweep, c) };
   const from = sweep.def.from;
   if (!from) return { points: sweep.points };
   if (!listSweeps(ctx.rxDir).includes(from.sweep)) throw new ConfigError(`from.sweep: there is no sweep '${from.sweep}' in ${ctx.top}`, { hint: 'Submit the earlier stage first.' });
@@ -288,6 +291,20 @@ async function sweepPoints(ctx: RepoContext, opts: SubmitOptions, state: SweepSt
   if (staged.dropped) c.out.warn(`rx: ${c.name}: ${staged.dropped} row(s) of sweep '${from.sweep}' left out: a selected value is missing (no output, or a parse error) or not finite`);
   if (staged.points.length === 0) c.out.warn(`rx: ${c.name}: no row of sweep '${from.sweep}' matches from.where (${JSON.stringify(from.where ?? { state: 'COMPLETED' })}): nothing to submit yet`);
   return { points: staged.points, select: staged.select };
+}
+
+/** A chained sweep's points: every submitted point of the source sweep (its ledger) × own points. */
+function afterPoints(ctx: RepoContext, sweep: LoadedSweep, c: SubmissionContext): SweepPoint[] {
+  const after = sweep.def.after!;
+  const { sources, waiting } = chainSources(sourceState(ctx.rxDir, ctx.top, after, c.label));
+  if (waiting.length) c.out.warn(`rx: ${c.name}: ${waiting.length} point(s) of sweep '${after.sweep}' have no job yet (${waiting.slice(0, 8).join(', ')}${waiting.length > 8 ? ', …' : ''}): their chained points come with the next rx submit after they are submitted`);
+  return chainPoints(after, sources, sweep.points, sweep.def.base_config ?? {});
+}
+
+/** The chain a sweep's jobs wait on (`after:`), read when they are submitted; undefined otherwise. */
+function chainOf(ctx: RepoContext, sweep: LoadedSweep, c: SubmissionContext): Chain | undefined {
+  const after = sweep.def.after;
+  return after ? { after: { sweep: after.sweep, link: after.link ?? DEFAULT_LINK }, source: sourceState(ctx.rxDir, ctx.top, after, c.label) } : undefined;
 }
 
 /**

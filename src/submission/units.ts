@@ -69,7 +69,17 @@ async function scriptGroups(top: string, remote: RemoteSpec, points: JobToSubmit
 }
 
 /** The units for `points`: one per point, or packs of `remote.pack` points; then arrays where they can be. */
-export async function planUnits(target: Target, remote: RemoteSpec, points: JobToSubmit[], top: string): Promise<Units> {
+export async function planUnits(target: Target, remote: RemoteSpec, all: JobToSubmit[], top: string): Promise<Units> {
+  // A Slurm dependency holds a whole array job, not one task: chained points (`after:`) go one job
+  // each, never packed or in an array (each waits for its own source's job).
+  const points = all.filter(p => p.after === undefined);
+  const chained = all.filter(p => p.after !== undefined).sort(byKey).map(p => ({ spec: { key: p.key, dir: p.dir, script: remote.script, args: target.scheduler.name === 'slurm' ? remote.sbatchArgs ?? [] : [], attempt: p.attempt, after: p.after }, members: [{ key: p.key, attempt: p.attempt }] }));
+  const units: Units = points.length || !chained.length ? await planPlain(target, remote, points, top) : { arrays: [], singles: [], known: [], errors: [], directives: [] };
+  units.singles.push(...chained);
+  return units;
+}
+
+async function planPlain(target: Target, remote: RemoteSpec, points: JobToSubmit[], top: string): Promise<Units> {
   const groups = await scriptGroups(top, remote, points);
   const pack = packOf(remote);
   const units: Units = { arrays: [], singles: [], known: [], errors: [], directives: parseBatchScript(groups.find(g => g.text !== null)?.text ?? '').directives };

@@ -13,6 +13,7 @@ import type { SamplerSpec } from './samplers.ts';
 import { validateReducer, type Reducer, type ReduceFn } from '../results/reduce.ts';
 import { isParserName, parserFor, parserNames, type ParserName } from '../../parsers/index.ts';
 import { validateFrom, type FromSpec } from './stages.ts';
+import { validateAfter, type AfterSpec } from './chains.ts';
 import type { ProposeContext } from '../strategies/propose.ts';
 import { validatePatcher, type PatcherSpec } from './patch.ts';
 import { validateRemote, type RemoteConfig, type RemoteSpec } from '../remote/config.ts';
@@ -43,6 +44,8 @@ export interface SweepDefinition {
   parse?: ParseEntry | ParseEntry[];
   /** Nested stage: take points from an earlier sweep's dataset rows (× this sweep's own points). */
   from?: FromSpec;
+  /** Per-point chain: one point per point of an earlier sweep (× own points), each waiting for its source's job. */
+  after?: AfterSpec;
   /** Adaptive sweep (`rx run`): the most points it runs in all, the initial design included. */
   budget?: number;
   /** Adaptive sweep: points asked of `propose` per round. */
@@ -184,7 +187,7 @@ function jsonDimensionKeys(text: string): string[] | undefined {
   }
 }
 
-const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer', 'parse', 'from', 'budget', 'batch', 'propose']);
+const SWEEP_KEYS = new Set(['name', 'branch', 'base_config', 'dimensions', 'points', 'sampler', 'maxPoints', 'patcher', 'remote', 'namer', 'parse', 'from', 'after', 'budget', 'batch', 'propose']);
 
 /** A sweep file checked key by key, its points not planned yet. */
 export type CheckedSweep = Omit<LoadedSweep, 'plan' | 'points'>;
@@ -207,13 +210,18 @@ export function checkSweep(raw: unknown, file: string): CheckedSweep {
   const patcher = validatePatcher(raw.patcher);
   if (raw.parse !== undefined) validateParse(raw.parse);
   if (raw.from !== undefined) validateFrom(raw.from, name);
+  if (raw.after !== undefined) {
+    validateAfter(raw.after, name);
+    if (raw.from !== undefined) throw new ConfigError('after: a sweep takes its points either from an earlier sweep\'s dataset (from:) or per point after it (after:), not both');
+    if (raw.propose !== undefined) throw new ConfigError('after: an adaptive sweep (propose) cannot be chained after another sweep');
+  }
   checkAdaptive(raw);
   if (raw.namer !== undefined && typeof raw.namer !== 'string' && typeof raw.namer !== 'function') throw new ConfigError("namer: expected a template like 'm{initial_mass}_z{initial_z}' or a function (config) => string");
   const remote = validateRemote(raw.remote);
   for (const [k, v] of Object.entries(base)) checkValue(v, `base_config.${k}`);
   checkListedValues(raw.dimensions, 'dimensions');
   checkListedValues(raw.points, 'points');
-  const def = { ...(raw as unknown as SweepDefinition), name, patcher, remote };
+  const def = { ...(raw as unknown as SweepDefinition), name, patcher, remote, ...(raw.after !== undefined ? { after: validateAfter(raw.after, name) } : {}) };
   return { def, file, remote };
 }
 

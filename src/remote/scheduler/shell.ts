@@ -28,7 +28,8 @@
 //     started             `<epoch>` written by the job itself just before the script starts
 //     done                `<status> <start> <end>`: the shell's exit status (128+n: killed by signal n)
 //     cancelled           `<epoch>` written by a cancel
-//     reason              a token explaining a failure that is not the script's own (e.g. `nodir`)
+//     after               the job id this job waits for (a chained point, JobSpec.after), if any
+//     reason              a token explaining a failure that is not the script's own (e.g. `nodir`, `depnever`)
 //     log                 the job wrapper's own stderr (not the script's output)
 //
 // ## Lifecycle
@@ -67,7 +68,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../../errors.ts';
 import { sh } from '../../quote.ts';
-import { attemptSuffix, splitUnknown, withUnknown, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
+import { attemptSuffix, DEPENDENCY_NEVER_SATISFIED, splitUnknown, withUnknown, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 export interface ShellSchedulerOptions {
   /** Jobs running at once on the target; default: `nproc` of the target. */
@@ -139,7 +140,7 @@ ${PRELUDE}
 rx_log() { local t; rx_now t; printf '[%s] runner %s: %s\\n' "$t" "$$" "$*"; }
 
 run_mode() {
-  local N id pid rest f pend spid count t newwait=0
+  local N id pid rest f pend spid count t dep drc newwait=0
   (( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 3) )) && newwait=1
   exec 8>>"$Q/runner.lock" || exit 1
   flock -n 8 || exit 0
@@ -164,6 +165,23 @@ run_mode() {
       done
       while IFS= read -r id; do
         rx_num "$id" || continue
+        # A job with a dependency (jobs/<id>/after) waits until that job is done: if it ended with
+        # status 0 it may start; otherwise it never runs (cancelled, reason depnever).
+        if [ -f "$Q/jobs/$id/after" ]; then
+          dep=
+          read -r dep < "$Q/jobs/$id/after"
+          drc=
+          [ -f "$Q/jobs/$dep/done" ] && read -r drc rest < "$Q/jobs/$dep/done"
+          if ! rx_num "$dep" || [ ! -d "$Q/jobs/$dep" ] || [ -e "$Q/jobs/$dep/cancelled" ] || { [ -n "$drc" ] && [ "$drc" != 0 ]; }; then
+            rm -f -- "$Q/pending/$id"
+            rx_now t
+            rx_put "$Q/jobs/$id/reason" depnever
+            rx_put "$Q/jobs/$id/cancelled" "$t"
+            rx_log "job $id: its dependency $dep failed; cancelled"
+            continue
+          fi
+          if [ -z "$drc" ]; then pend=1; continue; fi
+        fi
         if (( count >= N )); then pend=1; break; fi
         rm -f -- "$Q/pending/$id"
         [ -d "$Q/jobs/$id" ] || continue
@@ -250,6 +268,7 @@ trap '' HUP PIPE
 ${PRELUDE}
 rx_broken=
 rx_queued=0
+rx_after=
 if ! command -v flock >/dev/null 2>&1 || ! command -v setsid >/dev/null 2>&1; then
   rx_broken='flock or setsid not found on the target (install util-linux)'
 elif ! mkdir -p -- "$S" "$Q/jobs" "$Q/pending" "$Q/active" 2>/dev/null || ! rx_abs Q "$Q"; then
@@ -262,7 +281,7 @@ elif ! exec 9>>"$S/.shell-submit.lock" || ! flock 9; then
   rx_broken='cannot lock the state directory'
 fi
 
-# rx_submit KEY DIR SCRIPT MARKER ARGS...
+# rx_submit KEY DIR SCRIPT MARKER ARGS... (with rx_after=<job id> for a job that waits for another)
 rx_submit() {
   local key=$1 dir=$2 script=$3 marker=$S/$4 id n t abs ok=0
   shift 4
@@ -286,6 +305,7 @@ rx_submit() {
       && printf '%s' "$abs" > "$Q/jobs/$id/dir" \\
       && printf '%s' "$script" > "$Q/jobs/$id/script" \\
       && { if [ $# -gt 0 ]; then printf '%s\\0' "$@"; fi; } > "$Q/jobs/$id/args" \\
+      && { [ -z "$rx_after" ] || rx_put "$Q/jobs/$id/after" "$rx_after"; } \\
       && rx_put "$Q/jobs/$id/submitted" "$t"; then
       if rx_put "$marker" "$id"; then
         if : > "$Q/pending/$id"; then ok=1; else rm -f -- "$marker"; fi
@@ -446,7 +466,8 @@ export function shellScheduler(opts: ShellSchedulerOptions = {}): Scheduler {
       const calls = specs.map(s => {
         if (!/^\S+$/.test(s.key)) throw new ConfigError(`shell scheduler: job key must be non-empty without whitespace: ${JSON.stringify(s.key)}`);
         if (!s.script) throw new ConfigError(`shell scheduler: empty script name for ${s.key}`);
-        return sh`rx_submit ${[s.key, sh.path(s.dir), s.script, shellMarkerName(s.dir) + attemptSuffix(s.attempt), ...s.args]}`;
+        if (s.after !== undefined && !/^\d+$/.test(s.after)) throw new ConfigError(`shell scheduler: dependency ${JSON.stringify(s.after)} of ${s.key} is not a job id`);
+        return sh`rx_after=${s.after ?? ''}; rx_submit ${[s.key, sh.path(s.dir), s.script, shellMarkerName(s.dir) + attemptSuffix(s.attempt), ...s.args]}`;
       });
       const maxpar = maxParallel ?? sh`"$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)"`;
       return sh`${head}S=${sh.path(stateDir)}\nRX_MAXPAR=${maxpar}\n${SUBMIT_BODY}\n${sh.lines(calls)}\n${SUBMIT_TAIL}`.text;
@@ -479,6 +500,7 @@ true`,
 
 const REASONS: Record<string, string> = {
   nodir: 'the run directory did not exist when the job started',
+  depnever: DEPENDENCY_NEVER_SATISFIED,
 };
 
 function iso(epochSeconds: number | null): string | null {

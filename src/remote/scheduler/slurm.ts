@@ -157,6 +157,16 @@ rx_submit_array() {
   for i in "\${!keys[@]}"; do printf 'RXJOB %s %s\\n' "\${keys[i]}" "\${id}_$i"; done
 }`;
 
+/**
+ * sbatch options of a chained job: start after its source ended OK; and if the source fails, end at
+ * once (CANCELLED, reason DependencyNeverSatisfied) instead of pending forever in the queue.
+ */
+export function dependencyArgs(s: JobSpec): string[] {
+  if (s.after === undefined) return [];
+  if (!/^\d+(_\d+)?$/.test(s.after)) throw new ConfigError(`job ${s.key}: dependency ${JSON.stringify(s.after)} is not a Slurm job id`);
+  return [`--dependency=afterok:${s.after}`, '--kill-on-invalid-dep=yes'];
+}
+
 function checkSpec(s: JobSpec): void {
   if (!/^\S+$/.test(s.key)) throw new ConfigError(`job key ${JSON.stringify(s.key)} must be non-empty and without whitespace`);
   if (!s.dir) throw new ConfigError(`job ${s.key}: empty run dir`);
@@ -178,7 +188,7 @@ function submitScript(specs: JobSpec[], stateDir: string, arrays: ArrayJob[] = [
     checkSpec(s);
     // sbatch would read a script name starting with `-` as an option.
     const script = s.script.startsWith('-') ? './' + s.script : s.script;
-    lines.push(sh`rx_submit ${[s.key, sh.path(s.dir), markerName(s.dir) + attemptSuffix(s.attempt), script, ...s.args]}`);
+    lines.push(sh`rx_submit ${[s.key, sh.path(s.dir), markerName(s.dir) + attemptSuffix(s.attempt), script, ...dependencyArgs(s), ...s.args]}`);
   }
   lines.push(sh`exit 0`, sh``);
   return sh.lines(lines).text;

@@ -15,7 +15,15 @@ export interface JobSpec {
    * run dir and attempt, so a resubmission is as idempotent as the first submission.
    */
   attempt?: number;
+  /**
+   * A job id that must end successfully first (Slurm `--dependency=afterok:<id>`); if it fails, this
+   * job never runs and ends CANCELLED with reason DependencyNeverSatisfied.
+   */
+  after?: string;
 }
+
+/** The reason a job that waited for a failed job ends with (Slurm's words). */
+export const DEPENDENCY_NEVER_SATISFIED = 'DependencyNeverSatisfied';
 
 /**
  * Run dirs that share one batch script, submitted as one job array (Slurm): task i runs in
