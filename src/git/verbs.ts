@@ -47,6 +47,20 @@ const ok = (r: TextResult) => r.exitCode === 0;
 export const verbs = {
   toplevel: (): TextVerb<string> => ({ argv: ['rev-parse', '--show-toplevel'], parse: trimmed }),
   gitPath: (p: string): TextVerb<string> => ({ argv: ['rev-parse', '--path-format=absolute', '--git-path', p], parse: trimmed }),
+  /** Tracked files of a commit with their blob sizes (`git ls-tree -r -l`). */
+  listFiles: (rev: string): TextVerb<{ path: string; size: number }[]> => ({
+    argv: ['ls-tree', '-r', '-z', '-l', '--end-of-options', rev],
+    parse: r => r.stdout.split('\0').filter(Boolean).flatMap(l => {
+      const m = /^\d+ blob [0-9a-f]+ +(\d+)\t(.*)$/s.exec(l);
+      return m ? [{ path: m[2]!, size: Number(m[1]) }] : [];
+    }),
+  }),
+  /** `git symbolic-ref --short HEAD`: the current branch, or null when detached. */
+  currentBranch: (): TextVerb<string | null> => ({
+    argv: ['symbolic-ref', '--quiet', '--short', 'HEAD'],
+    allowFailure: true,
+    parse: r => (r.exitCode === 0 ? r.stdout.trim() || null : null),
+  }),
   /** The commit a branch, tag or sha names, or null. */
   resolveCommit: (ref: string): TextVerb<string | null> => ({
     argv: ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],

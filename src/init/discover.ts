@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, posix } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { git, verbs, type TextVerb } from '../git/verbs.ts';
+import { git, verbs } from '../git/verbs.ts';
 import { configKeys, type ConfigKind } from './keys.ts';
 
 export interface ConfigFile {
@@ -30,22 +30,6 @@ export interface Discovery {
   sshHosts: string[];
 }
 
-/** Tracked files with their blob sizes (`git ls-tree -r -l`). Local: the verb only `rx init` needs. */
-const lsTree = (rev: string): TextVerb<{ path: string; size: number }[]> => ({
-  argv: ['ls-tree', '-r', '-z', '-l', '--end-of-options', rev],
-  parse: r => r.stdout.split('\0').filter(Boolean).flatMap(l => {
-    const m = /^\d+ blob [0-9a-f]+ +(\d+)\t(.*)$/s.exec(l);
-    return m ? [{ path: m[2]!, size: Number(m[1]) }] : [];
-  }),
-});
-
-/** `git symbolic-ref --short HEAD`: the current branch, or null when detached. */
-const currentBranch = (): TextVerb<string | null> => ({
-  argv: ['symbolic-ref', '--quiet', '--short', 'HEAD'],
-  allowFailure: true,
-  parse: r => (r.exitCode === 0 ? r.stdout.trim() || null : null),
-});
-
 /** Files a config scan looks at: small, not rx's or tooling's own. */
 const MAX_BYTES = 1 << 20;
 const SKIP = /(^|\/)(\.git|\.github|\.gitlab-ci\.yml|node_modules|\.rx|package(-lock)?\.json|tsconfig[^/]*\.json|\.vscode|\.idea)(\/|$)/;
@@ -53,7 +37,7 @@ const SKIP = /(^|\/)(\.git|\.github|\.gitlab-ci\.yml|node_modules|\.rx|package(-
 export async function discover(top: string): Promise<Discovery> {
   const head = await git(top, verbs.resolveCommit('HEAD'));
   if (!head) throw new ConfigError(`${top} has no commit yet`, { hint: 'Commit your code, config files and run.sbatch first: every run is made from a commit.' });
-  const files = (await git(top, lsTree(head))).filter(f => f.size <= MAX_BYTES && !SKIP.test(f.path));
+  const files = (await git(top, verbs.listFiles(head))).filter(f => f.size <= MAX_BYTES && !SKIP.test(f.path));
   const candidates = files.filter(f => configKindOf(f.path) !== null || isScriptName(f.path));
   const blobs = candidates.length ? await git(top, verbs.readBlobs(candidates.map(f => `${head}:${f.path}`))) : [];
   const texts = new Map(candidates.map((f, i) => [f.path, blobs[i]?.toString('utf8') ?? '']));
@@ -66,7 +50,7 @@ export async function discover(top: string): Promise<Discovery> {
   }
   return {
     dirName: posix.basename(top),
-    branch: (await git(top, currentBranch())) ?? head,
+    branch: (await git(top, verbs.currentBranch())) ?? head,
     configs: rankConfigs(configs),
     script: findScript(texts),
     origin: await git(top, verbs.remoteUrl('origin')),

@@ -4,7 +4,7 @@ import { git, verbs } from '../git/verbs.ts';
 import { chunked } from '../chunked.ts';
 import { arrayPlan, parseBatchScript, parseMaxArraySize, SHOW_CONFIG } from '../remote/scheduler/slurm-array.ts';
 import { makePacksScript, markerSurveyScript, packName, packRunner, parseMarkers, parsePacks, PACK_OUTPUT, runnerName, type PackMember, type PackSpec, type PackToMake } from '../remote/scheduler/pack.ts';
-import type { ArrayJob, JobSpec } from '../remote/scheduler/types.ts';
+import { parseSubmitLine, type ArrayJob, type JobSpec } from '../remote/scheduler/types.ts';
 import type { Target } from '../remote/target.ts';
 import type { RemoteSpec } from '../remote/config.ts';
 import type { JobToSubmit } from './jobs.ts';
@@ -73,10 +73,21 @@ export async function planUnits(target: Target, remote: RemoteSpec, all: JobToSu
   // A Slurm dependency holds a whole array job, not one task: chained points (`after:`) go one job
   // each, never packed or in an array (each waits for its own source's job).
   const points = all.filter(p => p.after === undefined);
-  const chained = all.filter(p => p.after !== undefined).sort(byKey).map(p => ({ spec: { key: p.key, dir: p.dir, script: remote.script, args: target.scheduler.name === 'slurm' ? remote.sbatchArgs ?? [] : [], attempt: p.attempt, after: p.after }, members: [{ key: p.key, attempt: p.attempt }] }));
+  const args = schedulerArgs(target, remote);
+  const chained = all.filter(p => p.after !== undefined).sort(byKey).map(p => pointUnit(p, remote, args));
   const units: Units = points.length || !chained.length ? await planPlain(target, remote, points, top) : { arrays: [], singles: [], known: [], errors: [], directives: [] };
   units.singles.push(...chained);
   return units;
+}
+
+/** The extra scheduler arguments of every job: sbatchArgs for Slurm (the shell scheduler takes none). */
+function schedulerArgs(target: Target, remote: RemoteSpec): string[] {
+  return target.scheduler.name === 'slurm' ? remote.sbatchArgs ?? [] : [];
+}
+
+/** One point as one job (with its source's job to wait for, for a chained point). */
+function pointUnit(p: JobToSubmit, remote: RemoteSpec, args: string[]): Unit {
+  return { spec: { key: p.key, dir: p.dir, script: remote.script, args, attempt: p.attempt, ...(p.after !== undefined ? { after: p.after } : {}) }, members: [{ key: p.key, attempt: p.attempt }] };
 }
 
 async function planPlain(target: Target, remote: RemoteSpec, points: JobToSubmit[], top: string): Promise<Units> {
@@ -85,10 +96,10 @@ async function planPlain(target: Target, remote: RemoteSpec, points: JobToSubmit
   const units: Units = { arrays: [], singles: [], known: [], errors: [], directives: parseBatchScript(groups.find(g => g.text !== null)?.text ?? '').directives };
   const candidates: { text: string; script: string; args: string[]; units: Unit[] }[] = [];
   const slurm = target.scheduler.name === 'slurm';
-  const args = slurm ? remote.sbatchArgs ?? [] : [];
+  const args = schedulerArgs(target, remote);
   const packed = pack ? await packGroups(target, remote, groups, pack, units) : null;
   for (const [i, g] of groups.entries()) {
-    const us = packed ? packed[i]! : g.points.map(p => ({ spec: { key: p.key, dir: p.dir, script: remote.script, args, attempt: p.attempt }, members: [{ key: p.key, attempt: p.attempt }] }));
+    const us = packed ? packed[i]! : g.points.map(p => pointUnit(p, remote, args));
     if (!packed || g.text === null) { candidates.push({ text: g.text ?? '', script: remote.script, args, units: us }); continue; }
     // Packs run the generated runner; their own Slurm output stays in the pack dir.
     candidates.push({ text: packRunner(g.text, remote.script, args, pack!.parallel), script: runnerName(remote.script), args: [...args, `--output=${PACK_OUTPUT.array}`, `--error=${PACK_OUTPUT.array}`], units: us });
@@ -123,12 +134,13 @@ async function packGroups(target: Target, remote: RemoteSpec, groups: ScriptGrou
   const all = groups.flatMap(g => (g.text === null ? [] : g.points));
   const marks = parseMarkers((await target.transport.exec(markerSurveyScript(target.stateDir, all.map(member)))).stdout);
   const attempts = new Map(all.map(p => [p.key, p.attempt]));
+  const args = schedulerArgs(target, remote);
   const toMake: PackToMake[] = [];
   const groupOf = new Map<string, number>();
   groups.forEach((g, i) => {
     if (g.text === null) return;
     const rn = runnerName(remote.script);
-    const runner = packRunner(g.text, remote.script, target.scheduler.name === 'slurm' ? remote.sbatchArgs ?? [] : [], pack.parallel);
+    const runner = packRunner(g.text, remote.script, args, pack.parallel);
     const old = new Map<string, PackMember[]>();
     const fresh: JobToSubmit[] = [];
     for (const p of g.points) {
@@ -145,14 +157,14 @@ async function packGroups(target: Target, remote: RemoteSpec, groups: ScriptGrou
   const r = toMake.length ? await target.transport.exec(makePacksScript(target.stateDir, toMake)) : { stdout: '' };
   crashPoint('pack-1'); // packs made and named in the markers, nothing submitted yet
   for (const line of r.stdout.split('\n')) {
-    const e = /^RXERR (\S+) (.*)$/.exec(line);
-    if (e) units.errors.push({ key: e[1]!, error: e[2]! });
+    const e = parseSubmitLine(line);
+    if (e && 'error' in e) units.errors.push(e);
   }
-  const out: Unit[][] = groups.map(g => (g.text === null ? g.points.map(p => ({ spec: { key: p.key, dir: p.dir, script: remote.script, args: target.scheduler.name === 'slurm' ? remote.sbatchArgs ?? [] : [], attempt: p.attempt }, members: [{ key: p.key, attempt: p.attempt }] })) : []));
+  const out: Unit[][] = groups.map(g => (g.text === null ? g.points.map(p => pointUnit(p, remote, args)) : []));
   for (const [name, keys] of parsePacks(r.stdout)) {
     const i = groupOf.get(name);
     if (i === undefined || !keys.length) continue;
-    out[i]!.push({ spec: { key: `pack:${name}`, dir: `${target.stateDir}/packs/${name}`, script: runnerName(remote.script), args: target.scheduler.name === 'slurm' ? remote.sbatchArgs ?? [] : [] }, members: keys.map(k => ({ key: k, attempt: attempts.get(k) ?? 1 })) });
+    out[i]!.push({ spec: { key: `pack:${name}`, dir: `${target.stateDir}/packs/${name}`, script: runnerName(remote.script), args }, members: keys.map(k => ({ key: k, attempt: attempts.get(k) ?? 1 })) });
   }
   return out;
 }

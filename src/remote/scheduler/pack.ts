@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { sh, type ShFragment } from '../../quote.ts';
 import { findOptions, parseBatchScript } from './slurm-array.ts';
-import { TERMINAL_STATES, type JobStatus } from './types.ts';
+import { isoSeconds, TERMINAL_STATES, type JobStatus } from './types.ts';
 import { PLACE, SYMLINKS } from './bulk.ts';
 
 /** `remote.pack` as validated: k points per job, p of them at once. */
@@ -246,15 +246,13 @@ export function parsePointRuns(stdout: string): Map<string, PointRun> {
   return out;
 }
 
-const iso = (s: number | null) => (s === null ? null : new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-
 /**
  * Pure: a packed point's state from its pack job's state and its own record. A point that ended
  * has its own exit status; one that started and did not end, or never started, in a job that is
  * over takes the job's end (TIMEOUT, CANCELLED, …), and UNKNOWN if the job says COMPLETED — never COMPLETED.
  */
 export function packedPointStatus(id: string, job: JobStatus | undefined, run: PointRun | undefined, nowSeconds: number): JobStatus {
-  const times = { start: iso(run?.start ?? null), end: iso(run?.end ?? null) };
+  const times = { start: isoSeconds(run?.start ?? null), end: isoSeconds(run?.end ?? null) };
   if (run?.end != null && run.status !== null) {
     const signal = run.status > 128 && run.status < 193 ? run.status - 128 : null;
     return { jobId: id, state: run.status === 0 ? 'COMPLETED' : 'FAILED', exitCode: signal ? null : run.status, signal, ...times, elapsedSeconds: run.start === null ? null : run.end - run.start, reason: signal ? `killed by signal ${signal}` : null };

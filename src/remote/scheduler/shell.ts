@@ -68,7 +68,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../../errors.ts';
 import { sh } from '../../quote.ts';
-import { attemptSuffix, DEPENDENCY_NEVER_SATISFIED, splitUnknown, withUnknown, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
+import { attemptSuffix, DEPENDENCY_NEVER_SATISFIED, isoSeconds, splitUnknown, withUnknown, type JobSpec, type JobState, type JobStatus, type Scheduler } from './types.ts';
 
 export interface ShellSchedulerOptions {
   /** Jobs running at once on the target; default: `nproc` of the target. */
@@ -503,10 +503,6 @@ const REASONS: Record<string, string> = {
   depnever: DEPENDENCY_NEVER_SATISFIED,
 };
 
-function iso(epochSeconds: number | null): string | null {
-  return epochSeconds === null ? null : new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /** Pure: statusScript output → status per known job id (unknown ids and foreign lines are skipped). */
 export function parseShellStatus(stdout: string): Map<string, JobStatus> {
   const out = new Map<string, JobStatus>();
@@ -568,8 +564,8 @@ export function parseShellStatus(stdout: string): Map<string, JobStatus> {
       state,
       exitCode: rc,
       signal,
-      start: iso(start),
-      end: iso(end),
+      start: isoSeconds(start),
+      end: isoSeconds(end),
       elapsedSeconds: elapsed,
       reason,
     });

@@ -53,6 +53,11 @@ export const TERMINAL_STATES: ReadonlySet<JobState> = new Set([
   'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED',
 ]);
 
+/** Epoch seconds as the ISO 8601 UTC time rx shows (`2026-12-02T05:58:00Z`); null stays null. */
+export function isoSeconds(epochSeconds: number | null): string | null {
+  return epochSeconds === null ? null : new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 export interface JobStatus {
   jobId: string;
   state: JobState;
