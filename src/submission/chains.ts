@@ -23,15 +23,23 @@ export function sourceState(rxDir: string, top: string, after: AfterSpec, label:
   }
 }
 
-/** The source points a chain can follow: latest attempts that have a run dir and a job. */
+/** The source points a chain can follow: latest attempts that have a run dir and a job (keyed by their first attempt). */
 export function chainSources(st: SweepState): { sources: SourcePoint[]; waiting: string[] } {
   const sources: SourcePoint[] = [];
   const waiting: string[] = [];
   for (const p of latestPoints(st)) {
-    if (p.dir && p.jobs.length) sources.push({ key: p.key, params: p.params, varied: p.varied, sha: p.sha ?? null });
+    if (p.dir && p.jobs.length) sources.push({ key: firstAttempt(p, st).key, params: p.params, varied: p.varied, sha: p.sha ?? null });
     else waiting.push(p.key);
   }
   return { sources, waiting };
+}
+
+/** The first attempt of a point's lineage (the point itself unless it supersedes another). */
+function firstAttempt(p: PointRecord, st: SweepState): PointRecord {
+  // A point supersedes only one planned before it (checked when the ledger is read): no cycle.
+  let q = p;
+  for (let prev; q.supersedes !== undefined && (prev = st.points.get(q.supersedes)); ) q = prev;
+  return q;
 }
 
 /** What a chained point is submitted with: the job it waits for and the run dir its link names. */

@@ -22,6 +22,10 @@ export const DEFAULT_LINK = 'prev';
 
 /** One point of the source sweep, as its ledger says (its latest attempt). */
 export interface SourcePoint {
+  /**
+   * The key of the point's first attempt: a chain follows the point whichever attempt is latest
+   * (`rx resubmit --rebase` makes new keys), so its chained points keep their identity.
+   */
   key: string;
   params: Params;
   varied: Params;
@@ -48,7 +52,8 @@ export function checkLinkName(link: unknown): asserts link is string {
  * The chained points: every source point × every own point. Params = base_config overlaid on the
  * source point's params, overlaid with the own point's values: own values win. The varied values
  * are the source's varied ones and the own ones, so each chain is told apart by what its source
- * varied.
+ * varied. The hash is the chain's (chainHash): two source points with equal params (repeats)
+ * have chains of their own.
  */
 export function chainPoints(after: AfterSpec, sources: SourcePoint[], own: PlannedPoint[], base: Params): (PlannedPoint & { from: StageOrigin })[] {
   checkPlanMemory(sources.length * own.length, Object.keys(base).length + Object.keys(sources[0]?.params ?? {}).length + Object.keys(own[0]?.varied ?? {}).length, `after (${sources.length} points of '${after.sweep}' × ${own.length} points)`);
@@ -57,10 +62,19 @@ export function chainPoints(after: AfterSpec, sources: SourcePoint[], own: Plann
     for (const p of own) {
       const params = Object.assign({}, s.params, base, p.varied);
       const varied = Object.assign({}, s.varied, p.varied);
-      out.push({ params, varied, hash: paramHash(params), origin: p.origin, from: { sweep: after.sweep, key: s.key, sha: s.sha } });
+      out.push({ params, varied, hash: chainHash(params, after.sweep, s.key), origin: p.origin, from: { sweep: after.sweep, key: s.key, sha: s.sha } });
     }
   }
   return out;
+}
+
+/**
+ * A chained point's identity: its params and the source point it follows (sweep and first
+ * attempt's key). A point's hash is what rx deduplicates by, so a hash of the params alone would
+ * make the chains of repeated source points (same params, other keys) one point.
+ */
+export function chainHash(params: Params, sweep: string, key: string): string {
+  return paramHash({ after: { sweep, point: key }, params });
 }
 
 /**

@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { chainPoints, checkLinkName, dependencyOf, validateAfter } from '../../src/sweep/chains.ts';
+import { chainHash, chainPoints, checkLinkName, dependencyOf, validateAfter } from '../../src/sweep/chains.ts';
+import { chainSources } from '../../src/submission/chains.ts';
+import { fold, type LedgerEvent } from '../../src/ledger/ledger.ts';
 import { checkSweep } from '../../src/sweep/definition.ts';
 import { planPoints } from '../../src/sweep/plan.ts';
 import { paramHash } from '../../src/sweep/hash.ts';
@@ -25,7 +27,8 @@ test('chain points: every source point × every own point, source params merged,
   ]);
   assert.deepEqual(pts[3]!.varied, { m: 2, stage: 'evol' });
   assert.deepEqual(pts[2]!.from, { sweep: 'pms', key: '2', sha: 'b'.repeat(40) });
-  for (const p of pts) assert.equal(p.hash, paramHash(p.params));
+  for (const p of pts) assert.equal(p.hash, chainHash(p.params, 'pms', p.from.key));
+  assert.notEqual(pts[0]!.hash, paramHash(pts[0]!.params), 'a chain is not the bare point of its params');
   assert.deepEqual(chainPoints({ sweep: 'pms' }, [], own, {}), []);
 });
 
@@ -41,6 +44,32 @@ test('chain points (property): |sources| × |own| points; own varied values alwa
       assert.equal(p.from.key, String(Math.floor(i / n) + 1));
     });
   }));
+});
+
+test('repeated source points (same params, other keys) each get their own chain: the hash names the source point', () => {
+  const twins = [{ ...sources[0]!, key: '1' }, { ...sources[0]!, key: '7' }];
+  const pts = chainPoints({ sweep: 'pms' }, twins, own, {});
+  assert.deepEqual(pts[0]!.params, pts[2]!.params);
+  assert.equal(new Set(pts.map(p => p.hash)).size, 4);
+  // Stable: the same source point and params give the same hash in another plan (deduplication across submits).
+  assert.deepEqual(chainPoints({ sweep: 'pms' }, twins, own, {}).map(p => p.hash), pts.map(p => p.hash));
+  assert.notEqual(chainHash({ m: 1 }, 'pms', '1'), chainHash({ m: 1 }, 'other', '1'));
+});
+
+test('chain sources: latest attempts with a job and a run dir, keyed by the lineage\'s first attempt', () => {
+  const BASE = 'b'.repeat(40);
+  const pt = (key: string, hash: string, supersedes?: string): LedgerEvent => ({ t: 'point', at: 'now', key, params: { m: hash }, varied: { m: hash }, hash, base: BASE, repeat: 0, ...(supersedes ? { supersedes } : {}) });
+  const ran = (key: string, jobId: string): LedgerEvent => ({ t: 'job', at: 'now', key, jobId, attempt: 1, scheduler: 'slurm' });
+  const st = fold('pms', [
+    pt('1', 'h1'), pt('2', 'h2'), pt('3', 'h1'), ran('1', '10'), ran('2', '11'), ran('3', '12'),
+    pt('4', 'h1', '1'), pt('5', 'h1', '4'), ran('5', '13'), pt('6', 'h6'),
+  ]);
+  // Run dirs are checked against a sweep record when folded; here only their presence matters.
+  for (const k of ['1', '2', '3', '5', '6']) st.points.get(k)!.dir = `/o/r${k}`;
+  const { sources, waiting } = chainSources(st);
+  // 5 supersedes 4 supersedes 1: the chain of that point is still point 1's; 3 (a repeat of 1's params) is its own.
+  assert.deepEqual(sources.map(s => s.key), ['2', '3', '1']);
+  assert.deepEqual(waiting, ['6']);
 });
 
 test('the job a chained point waits for: plain jobs and array tasks as they are, a pack member its pack job', () => {

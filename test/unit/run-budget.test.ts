@@ -115,6 +115,10 @@ test('stages go after their source; others keep their order; cycles and two file
   const order = stageOrder([{ name: 'c', from: 'b' }, { name: 'x' }, { name: 'b', from: 'a' }, { name: 'a' }, { name: 'd', from: 'elsewhere' }]);
   assert.deepEqual(order.map(s => s.name), ['a', 'b', 'c', 'x', 'd']);
   assert.throws(() => stageOrder([{ name: 'a', from: 'b' }, { name: 'b', from: 'a' }]), /take their points from each other/);
+  // Chains (after:) too, mixed with stages: pms → zams (after) → evol (after) → table (from).
+  const chain = stageOrder([{ name: 'table', from: 'evol' }, { name: 'evol', after: 'zams' }, { name: 'pms' }, { name: 'zams', after: 'pms' }]);
+  assert.deepEqual(chain.map(s => s.name), ['pms', 'zams', 'evol', 'table']);
+  assert.throws(() => stageOrder([{ name: 'a', after: 'b' }, { name: 'b', from: 'a' }]), /take their points from each other/);
   assert.throws(() => stageOrder([{ name: 'a' }, { name: 'a' }]), /two files define sweep 'a'/);
 });
 
