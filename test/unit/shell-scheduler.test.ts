@@ -178,6 +178,22 @@ test('resubmitting is idempotent: same ids, no new jobs; a bad spec gets RXERR a
   await runnerGone(env);
 });
 
+test('a job with a dependency is PENDING with reason Dependency (not a free slot) until its job ends, then runs', async () => {
+  const env = await makeEnv({ maxParallel: 2 });
+  const a = await makeRun(env, 'a', 'while [ ! -e "$PWD/go" ]; do sleep 0.05; done\n');
+  const b = await makeRun(env, 'b', 'touch "$PWD/ran"\n');
+  const ia = (await submit(env, [{ key: 'a', dir: a, script: 'run.sh', args: [] }])).get('a')!;
+  const ib = (await submit(env, [{ key: 'b', dir: b, script: 'run.sh', args: [], after: ia }])).get('b')!;
+  await until('a to run', async () => (await status(env, [ia])).get(ia)?.state === 'RUNNING');
+  // A slot is free (maxParallel 2), yet b waits: for its job, and says so.
+  assert.deepEqual([(await status(env, [ib])).get(ib)!.state, (await status(env, [ib])).get(ib)!.reason], ['PENDING', `Dependency (waits for job ${ia})`]);
+  await writeFile(join(a, 'go'), '');
+  const st = await allTerminal(env, [ia, ib]);
+  assert.deepEqual([st.get(ia)!.state, st.get(ib)!.state, st.get(ib)!.reason], ['COMPLETED', 'COMPLETED', null]);
+  assert.ok(await exists(join(b, 'ran')));
+  await runnerGone(env);
+});
+
 test('cancel: a pending job never runs, a running job is killed (whole process group); both CANCELLED', async () => {
   const env = await makeEnv({ maxParallel: 1 });
   const a = await makeRun(env, 'a', 'echo $$ > "$PWD/pid"\nsleep 30 &\necho $! > "$PWD/child"\nwait\n');
@@ -330,6 +346,7 @@ test('parseStatus (pure) on literal output', () => {
   const st = parseShellStatus(out);
   assert.deepEqual([...st.keys()], ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '12']);
   assert.deepEqual(st.get('1'), { jobId: '1', state: 'PENDING', exitCode: null, signal: null, start: null, end: null, elapsedSeconds: null, reason: 'waiting for a free slot' });
+  assert.equal(parseShellStatus(line('13', { pending: 1, after: 12 })).get('13')!.reason, 'Dependency (waits for job 12)');
   assert.deepEqual(st.get('2'), { jobId: '2', state: 'RUNNING', exitCode: null, signal: null, start: '2023-11-14T22:13:21Z', end: null, elapsedSeconds: 99, reason: null });
   assert.deepEqual(st.get('3'), { jobId: '3', state: 'COMPLETED', exitCode: 0, signal: null, start: '2023-11-14T22:13:21Z', end: '2023-11-14T22:14:21Z', elapsedSeconds: 60, reason: null });
   assert.equal(st.get('4')!.state, 'FAILED');

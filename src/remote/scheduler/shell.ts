@@ -28,7 +28,8 @@
 //     started             `<epoch>` written by the job itself just before the script starts
 //     done                `<status> <start> <end>`: the shell's exit status (128+n: killed by signal n)
 //     cancelled           `<epoch>` written by a cancel
-//     after               the job id this job waits for (a chained point, JobSpec.after), if any
+//     after               the job id this job waits for (a chained point, JobSpec.after), if any;
+//                         rx status shows a pending job with one as `Dependency (waits for job N)`
 //     reason              a token explaining a failure that is not the script's own (e.g. `nodir`, `depnever`)
 //     log                 the job wrapper's own stderr (not the script's output)
 //
@@ -332,7 +333,7 @@ const STATUS_BODY = sh`
 ${PRELUDE}
 # One line per id: RXSHELL <id> unknown | RXSHELL <id> key=value ... (all values numbers, tokens or -)
 rx_stat() {
-  local id=$1 J=$Q/jobs/$1 pend=0 pid=- claimed=- start=- rc=- end=- canc=- alive=0 reason=- a b c
+  local id=$1 J=$Q/jobs/$1 pend=0 pid=- claimed=- start=- rc=- end=- canc=- alive=0 reason=- after=- a b c
   if ! rx_num "$id" || [ ! -d "$J" ]; then printf 'RXSHELL %s unknown\\n' "$id"; return; fi
   [ -e "$Q/pending/$id" ] && pend=1
   if [ -f "$J/running" ]; then
@@ -353,8 +354,9 @@ rx_stat() {
   fi
   if [ -f "$J/cancelled" ]; then a=; read -r a < "$J/cancelled"; rx_num "$a" && canc=$a; fi
   if [ -f "$J/reason" ]; then a=; read -r a < "$J/reason"; [[ $a =~ ^[a-z]+$ ]] && reason=$a; fi
-  printf 'RXSHELL %s pending=%s pid=%s alive=%s claimed=%s start=%s rc=%s end=%s cancelled=%s reason=%s now=%s\\n' \\
-    "$id" "$pend" "$pid" "$alive" "$claimed" "$start" "$rc" "$end" "$canc" "$reason" "$rx_t"
+  if [ -f "$J/after" ]; then a=; read -r a < "$J/after"; rx_num "$a" && after=$a; fi
+  printf 'RXSHELL %s pending=%s pid=%s alive=%s claimed=%s start=%s rc=%s end=%s cancelled=%s reason=%s after=%s now=%s\\n' \\
+    "$id" "$pend" "$pid" "$alive" "$claimed" "$start" "$rc" "$end" "$canc" "$reason" "$after" "$rx_t"
 }
 [ -d "$Q/jobs" ] || exit 0
 rx_abs Q "$Q" || exit 0
@@ -549,7 +551,9 @@ export function parseShellStatus(stdout: string): Map<string, JobStatus> {
       }
     } else if (flag('pending')) {
       state = 'PENDING';
-      reason = 'waiting for a free slot';
+      // As Slurm says of a job held by --dependency; the runner starts it once its job has ended.
+      const after = num('after');
+      reason = after === null ? 'waiting for a free slot' : `Dependency (waits for job ${after})`;
     } else {
       state = 'UNKNOWN';
       reason = 'incomplete job record in the shell queue';
