@@ -27,7 +27,8 @@ const gridFiles = {
     'get() { awk -v k="$1" \'$1 == k { print $3 }\' config.inlist; }',
     'm=$(get m); k=$(get k)',
     'if [ "$m$k" = 11 ]; then echo "ERROR: failing on purpose" >&2; exit 3; fi',
-    'if [ "$m$k" = 31 ]; then sleep 600; fi',
+    // Killed by rx cancel: never writes history.data, even when Slurm's TERM reaches sleep before bash.
+    'if [ "$m$k" = 31 ]; then sleep 600; exit 143; fi',
     'awk -v m="$m" -v k="$k" \'BEGIN {',
     '  printf "%40s %40s\\n", 1, 2; printf "%40s %40s\\n", "version_number", "initial_mass"; printf "%40s %40s\\n", "\\"r24\\"", m; print ""',
     '  printf "%40s %40s %40s\\n", 1, 2, 3; printf "%40s %40s %40s\\n", "model_number", "star_age", "log_L"',
