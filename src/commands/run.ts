@@ -31,5 +31,9 @@ export async function run(opts: RunCommandOptions): Promise<RunSummary> {
     const budget = s.budgetLeft === undefined ? '' : `, ${s.rounds} round(s) proposed, budget left ${s.budgetLeft}`;
     out.info(`${out.color.bold(s.sweep)}: ${s.points} points: ${out.color.green(`${s.completed} completed`)}${s.failed ? ', ' + out.color.red(`${s.failed} failed`) : ''}${budget} (${REASONS[s.reason]})`);
   }
+  const failed = res.sweeps.filter(s => s.failed).map(s => s.sweep);
+  // Where to look and how to rerun; a failed source's chains (after:) are re-created with it.
+  for (const name of failed) out.info(`  ${name}: why: rx status --failed --sweep ${name}; rerun after a fix: rx resubmit --failed [--rebase] --sweep ${name}`);
+
   return res;
 }

@@ -89,3 +89,15 @@ test('repeated source points (rx submit --repeat) each get their own chained poi
   const again = await rxJson<{ status: string }[]>(['submit', '--sweep', 'chain.sweep.ts'], opts);
   assert.ok(again.every(x => x.status !== 'submitted'), JSON.stringify(again));
 });
+
+test('rx run with a failing source point: its chain ends CANCELLED (DependencyNeverSatisfied) and the summary says where to look and how to rerun', async t => {
+  const script = SCRIPT.replace('. ./params.sh\n', '. ./params.sh\nif [ ! -L prev ] && [ "$x" = 2 ]; then sleep 1; echo "x=2 fails" >&2; exit 3; fi\n');
+  const g = await gitdir(t, { files: { 'run.sbatch': script, 'params.sh': 'x=0\ny=0\n', 'src.sweep.ts': sweep("name: 'src', dimensions: { x: [1, 2] },", null), 'chain.sweep.ts': sweep("name: 'chain', after: { sweep: 'src' }, dimensions: { y: [7] },", null) } });
+  const opts = { cwd: g.work };
+  const r = await rx(['run', '--sweep', 'src.sweep.ts', '--sweep', 'chain.sweep.ts', '--poll', '1'], opts);
+  assert.match(r.stdout, /^src: 2 points: 1 completed, 1 failed \(every point has ended\)$/m);
+  assert.match(r.stdout, /^chain: 2 points: 1 completed, 1 failed \(every point has ended\)$/m);
+  for (const s of ['src', 'chain']) assert.match(r.stdout, new RegExp(`^  ${s}: why: rx status --failed --sweep ${s}; rerun after a fix: rx resubmit --failed \\[--rebase\\] --sweep ${s}$`, 'm'));
+  const chain = await rxJson<(Row & { reason: string | null })[]>(['status', '--sweep', 'chain', '--offline'], opts);
+  assert.deepEqual(chain.map(c => [c.params.x, c.state, c.reason]), [[1, 'COMPLETED', null], [2, 'CANCELLED', 'DependencyNeverSatisfied']]);
+});
