@@ -56,7 +56,7 @@ function registerSubmission(p: Command): void {
       if (r.failed) process.exitCode = 6;
     });
   p.command('run')
-    .description('Drive sweeps to completion: submit what is due, wait for the jobs, and for an adaptive sweep (propose) fetch the results and submit the next points, round after round, until the budget is spent; a stage (from:) starts when its source has ended. Ctrl-C stops; running it again continues.')
+    .description('Drive sweeps to completion: submit what is due, wait for the jobs, and for an adaptive sweep (propose) fetch the results and submit the next points, round after round, until the budget is spent; a stage (from:) starts when its source has ended; a chain (after:) is submitted right after each submission of its source. Ctrl-C stops; running it again continues.')
     .requiredOption('-s, --sweep <file>', 'sweep file (repeat for several: stages go after their source)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--poll <seconds>', 'seconds between status calls while jobs change (default 30; up to 4× longer while nothing does)', v => positiveInt(v, '--poll'))
     .option('--json', 'print one JSON event per line (sweep, submitted, status, proposal, done)')
@@ -78,14 +78,15 @@ function registerSubmission(p: Command): void {
       if (r.errors.length) process.exitCode = 6;
     });
   p.command('cancel')
-    .description('Cancel unfinished jobs (one scancel call per sweep).')
+    .description('Cancel unfinished jobs (one scancel call per sweep); a packed point chosen without the rest of its pack is stopped alone.')
+    .argument('[points...]', 'only these experiments: job ids as rx status shows them (123_4+2: one packed point; 123_4 or 123: every point of that job), commit shas, run directories or link names')
     .option('--sweep <name>', 'only this sweep')
     .option('--state <states>', 'only jobs in these states, comma-separated (default: every unfinished job): PENDING,RUNNING,SUSPENDED,REQUEUED,COMPLETING')
     .option('--json', 'print the cancelled jobs as JSON')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current directory)')
-    .action(async o => {
+    .action(async (points: string[], o) => {
       const { cancel } = await import('./commands/cancel.ts');
-      await cancel({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, states: o.state ? [o.state] : undefined, json: o.json });
+      await cancel({ cwd: o.cwd ?? process.cwd(), sweep: o.sweep, states: o.state ? [o.state] : undefined, points, json: o.json });
     });
   p.command('clean')
     .description("Remove a sweep's run directories on the target (only those rx made, checked against the ledger and each point's commit), their fetched files and links; the ledger keeps every point (shown as cleaned).")

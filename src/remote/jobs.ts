@@ -2,7 +2,7 @@
 // cancel, resubmit and dataset. One connection per sweep's remote, one status script for all its live jobs.
 import { ConfigError } from '../errors.ts';
 import { latestPoints, now, type Ledger, type PointRecord, type SweepState } from '../ledger/ledger.ts';
-import { isPacked, jobOf, packedPointStatus, parsePointRuns, pointRunsScript, type PointRun } from './scheduler/pack.ts';
+import { cancelPointsScript, isPacked, jobOf, packedPointStatus, parseCancelMarks, parsePointRuns, pointRunsScript, type PointRun } from './scheduler/pack.ts';
 import { finished, forEachSweep, selectSweeps, withLedger } from '../ledger/sweeps.ts';
 import { toStatus, type ExperimentStatus } from '../ledger/status.ts';
 import { openTarget, type Target } from './target.ts';
@@ -86,19 +86,55 @@ export interface CancelledJob {
 
 /**
  * Cancels the sweep's unfinished latest jobs whose state (refreshed first, so it is what the
- * scheduler says now) is in `states`, with one cancel call; records the states afterwards.
+ * scheduler says now) is in `states` (and, given `only`, whose point it names), in one remote
+ * script with one cancel call; records the states afterwards. A packed point goes with its whole
+ * pack job (one scancel) when every unfinished point of the pack is chosen; otherwise it alone is
+ * marked and its pack's runner never starts it, or stops it, while the others run on.
  */
-export async function cancelJobs(ctx: RepoContext, ledger: Ledger, states: ReadonlySet<string>): Promise<CancelledJob[]> {
+export async function cancelJobs(ctx: RepoContext, ledger: Ledger, states: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<CancelledJob[]> {
   const cancelled: CancelledJob[] = [];
   if (!hasLiveJobs(ledger.state())) return cancelled;
   await withTarget(ctx, ledger.state(), async target => {
     await refreshStates(target, ledger);
-    const chosen = [...ledger.state().points.values()].filter(p => p.jobs.length && !finished(p) && states.has(p.status?.state ?? 'PENDING'));
+    const live = [...ledger.state().points.values()].filter(p => p.jobs.length && !finished(p));
+    const chosen = live.filter(p => states.has(p.status?.state ?? 'PENDING') && (!only || only.has(p.key)));
     if (!chosen.length) return;
-    // A packed point's job is its pack's: cancelling it cancels the pack.
-    await target.transport.exec(target.scheduler.cancelScript([...new Set(chosen.map(p => jobOf(p.jobs.at(-1)!.jobId)))]));
-    for (const p of chosen) cancelled.push({ sweep: ledger.name, key: p.key, jobId: p.jobs.at(-1)!.jobId, state: p.status?.state ?? 'PENDING' });
+    const { jobs, points } = cancelPlan(live, chosen);
+    const script = points.length
+      ? cancelPointsScript(points.flatMap(p => (p.dir ? [{ key: p.key, dir: p.dir, jobId: latestId(p) }] : [])), jobs.length ? target.scheduler.cancelScript(jobs) : null)
+      : target.scheduler.cancelScript(jobs);
+    const r = await target.transport.exec(script);
+    const marked = parseCancelMarks(r.stdout);
+    for (const p of chosen) {
+      if (points.includes(p) && !marked.has(p.key)) continue; // no run dir to mark (gone): not cancelled
+      cancelled.push({ sweep: ledger.name, key: p.key, jobId: latestId(p), state: p.status?.state ?? 'PENDING' });
+    }
     await refreshStates(target, ledger);
   });
   return cancelled;
+}
+
+const latestId = (p: PointRecord) => p.jobs.at(-1)!.jobId;
+
+/**
+ * Pure: what to cancel for the chosen points among the live ones: whole jobs (a point's own, or a
+ * pack job all of whose live points are chosen), and packed points to stop alone (the others).
+ */
+export function cancelPlan(live: readonly PointRecord[], chosen: readonly PointRecord[]): { jobs: string[]; points: PointRecord[] } {
+  const picked = new Set(chosen);
+  const packs = new Map<string, PointRecord[]>();
+  for (const p of live) {
+    if (!isPacked(latestId(p))) continue;
+    const job = jobOf(latestId(p));
+    packs.set(job, [...(packs.get(job) ?? []), p]);
+  }
+  const jobs = new Set(chosen.filter(p => !isPacked(latestId(p))).map(latestId));
+  const points: PointRecord[] = [];
+  for (const [job, members] of packs) {
+    const mine = members.filter(m => picked.has(m));
+    // Every live point of the pack chosen: the scheduler cancels the job (a queued pack never starts).
+    if (mine.length === members.length) jobs.add(job);
+    else points.push(...mine);
+  }
+  return { jobs: [...jobs], points };
 }

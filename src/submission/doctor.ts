@@ -81,7 +81,7 @@ export async function doctorSweep(ctx: RepoContext, opts: DoctorOptions): Promis
       const base = (loaded?.sweep.def.base_config ?? (state.sweep?.definition.base_config as Record<string, unknown> | undefined)) ?? {};
       const fallback = variedAgainst(base);
       const r = reconcile({
-        sweep: name, state, survey, localRefs, localDocs, outputRoot: root, label: recorded?.label ?? label, scheduler: target.scheduler,
+        sweep: name, state, survey, localRefs, localDocs, outputRoot: root, stateDir: target.stateDir, label: recorded?.label ?? label, scheduler: target.scheduler,
         varied: d => planned.get(d.hash) ?? fallback(d), complete: true,
       });
       let rebuilt = false;

@@ -19,6 +19,7 @@ import { now, type Ledger, type LedgerEvent, type PointRecord, type SweepState }
 import type { PointOrigin } from '../ledger/records.ts';
 import { surveyScript } from '../remote/scripts.ts';
 import { UNKNOWN_JOB, UNKNOWN_JOB_REASON, type Scheduler } from '../remote/scheduler/types.ts';
+import { packDir, parsePackMarker } from '../remote/scheduler/pack.ts';
 import type { Target } from '../remote/target.ts';
 import { canonicalJson, paramHash } from '../sweep/hash.ts';
 import type { Params } from '../sweep/points.ts';
@@ -70,6 +71,8 @@ export interface Survey {
 
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const JOB_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** A recorded id: a job id, or a packed point's `<job id>+<slot>`. */
+const RECORDED_ID = /^[A-Za-z0-9_.-]{1,64}(?:\+\d{1,9})?$/;
 
 /** Reads a point.json; null with the reason when it is not one rx wrote (or was edited). */
 export function parsePointDoc(text: string): { doc: PointDoc } | { error: string } {
@@ -178,6 +181,8 @@ export interface ReconcileInput {
   /** The remote's label (the `dir` records' `remote`). */
   label: string;
   scheduler: Pick<Scheduler, 'name' | 'markerName'>;
+  /** The target's state dir (job-id markers, packs); default `<outputRoot>/.rx-jobs`, where rx keeps it. */
+  stateDir?: string;
   /** The varied parameters of a recovered point (from the sweep file's points, else against base_config). */
   varied: (doc: PointDoc) => Params;
   /** Every run dir of the sweep was surveyed (rx doctor): report ledger run dirs that are gone. */
@@ -304,9 +309,11 @@ class Reconciler {
     const { survey, scheduler } = this.i;
     const jobs: Candidate['jobs'] = [];
     for (let n = 1; n < 10_000; n++) {
-      const id = survey.markers.get(scheduler.markerName(e.dir, n));
-      if (id === undefined) break;
-      if (JOB_ID.test(id)) jobs.push({ jobId: id, attempt: n });
+      const text = survey.markers.get(scheduler.markerName(e.dir, n));
+      if (text === undefined) break;
+      const packed = parsePackMarker(text);
+      const id = packed ? this.packedJob(packed.pack, packed.slot) : text;
+      if (id !== null && RECORDED_ID.test(id)) jobs.push({ jobId: id, attempt: n });
     }
     if (!jobs.length && survey.root) {
       const abs = `${survey.root === '/' ? '' : survey.root}/${e.name}`;
@@ -314,6 +321,22 @@ class Reconciler {
       ids.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).forEach((jobId, k) => jobs.push({ jobId, attempt: k + 1 }));
     }
     return { jobs, unknown: !jobs.length && e.ran };
+  }
+
+  /**
+   * A packed point's id `<job>+<slot>`: its marker names its pack, whose job is in the pack dir's
+   * own marker, else the job the scheduler knows by the pack dir; null when the pack was never
+   * submitted (made, then a crash before sbatch: rx submit submits it).
+   */
+  private packedJob(pack: string, slot: number): string | null {
+    const { survey, scheduler, outputRoot } = this.i;
+    const dir = packDir(this.i.stateDir ?? `${outputRoot}/.rx-jobs`, pack);
+    let job = survey.markers.get(scheduler.markerName(dir));
+    if (job === undefined && survey.root) {
+      const abs = `${survey.root === '/' ? '' : survey.root}/.rx-jobs/packs/${pack}`;
+      job = survey.jobs.find(j => j.workdir === abs)?.jobId;
+    }
+    return job !== undefined && JOB_ID.test(job) ? `${job}+${slot}` : null;
   }
 
   /** Local refs the ledger does not know: experiments too (a commit without a run dir yet). */

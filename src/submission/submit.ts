@@ -225,7 +225,7 @@ async function reconcileWithTarget(c: SubmissionContext, ledger: Ledger, state: 
   const planned = new Map(points.map(p => [p.hash, p.varied]));
   const fallback = variedAgainst(sweep.def.base_config ?? {});
   const r = reconcile({
-    sweep: c.name, state, survey, localRefs, localDocs, outputRoot: c.outputRoot, label: c.label, scheduler: target.scheduler,
+    sweep: c.name, state, survey, localRefs, localDocs, outputRoot: c.outputRoot, label: c.label, scheduler: target.scheduler, stateDir: target.stateDir,
     varied: d => planned.get(d.hash) ?? fallback(d),
     wanted: d => planned.has(d.hash),
   });

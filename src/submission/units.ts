@@ -3,7 +3,7 @@
 import { git, verbs } from '../git/verbs.ts';
 import { chunked } from '../chunked.ts';
 import { arrayPlan, parseBatchScript, parseMaxArraySize, SHOW_CONFIG } from '../remote/scheduler/slurm-array.ts';
-import { makePacksScript, markerSurveyScript, packName, packRunner, parseMarkers, parsePacks, PACK_OUTPUT, runnerName, type PackMember, type PackSpec, type PackToMake } from '../remote/scheduler/pack.ts';
+import { makePacksScript, markerSurveyScript, packDir, packName, packRunner, parseMarkers, parsePacks, PACK_OUTPUT, runnerName, type PackMember, type PackSpec, type PackToMake } from '../remote/scheduler/pack.ts';
 import { parseSubmitLine, type ArrayJob, type JobSpec } from '../remote/scheduler/types.ts';
 import type { Target } from '../remote/target.ts';
 import type { RemoteSpec } from '../remote/config.ts';
@@ -164,7 +164,7 @@ async function packGroups(target: Target, remote: RemoteSpec, groups: ScriptGrou
   for (const [name, keys] of parsePacks(r.stdout)) {
     const i = groupOf.get(name);
     if (i === undefined || !keys.length) continue;
-    out[i]!.push({ spec: { key: `pack:${name}`, dir: `${target.stateDir}/packs/${name}`, script: runnerName(remote.script), args }, members: keys.map(k => ({ key: k, attempt: attempts.get(k) ?? 1 })) });
+    out[i]!.push({ spec: { key: `pack:${name}`, dir: packDir(target.stateDir, name), script: runnerName(remote.script), args }, members: keys.map(k => ({ key: k, attempt: attempts.get(k) ?? 1 })) });
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clusterSession, runAsCluster, type ClusterSession } from '../helpers/cluster.ts';
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
+import { packSweep } from '../helpers/sweeps.ts';
 import { rx, rxJson, eventually } from '../helpers/rx.ts';
 
 type Rec = { key: string; sha: string; dir: string; jobId: string | null; status: string; params: Record<string, unknown> };
@@ -29,16 +30,7 @@ interface Setup { g: GitDir; env: Record<string, string>; home: (p: string) => s
 
 async function sweep(t: import('node:test').TestContext, n: number, remote: Record<string, unknown>, script: string, c?: ClusterSession): Promise<Setup> {
   const g = await gitdir(t, { origin: true, files: { 'run.sbatch': script, 'params.sh': 'x=0\n' } });
-  await g.write({
-    'pk.sweep.ts': `
-    import { defineSweep } from 'remote-experiments';
-    export default defineSweep({
-      name: 'pk', branch: 'main',
-      dimensions: { x: ${JSON.stringify(Array.from({ length: n }, (_, i) => i))} },
-      patcher: { type: 'keyvalue', file: 'params.sh' },
-      remote: ${JSON.stringify(c ? c.remote(remote) : remote)},
-    });`,
-  });
+  await g.write({ 'pk.sweep.ts': packSweep(n, c ? c.remote(remote) : remote) });
   await g.commit('pack sweep');
   await g.git.push('origin', 'main');
   return { g, env: c?.env ?? {}, home: p => (c ? p.replace(/^~\//, `${c.info.clusterHome}/`) : p) };

@@ -16,3 +16,15 @@ export function onslurmSweep(remote: string): string {
       remote: ${remote},
     });`;
 }
+
+/** A keyvalue sweep `pk` over x = 0…n-1 (params.sh), `remote` as given (through the cluster session's remote() when there is one). */
+export function packSweep(n: number, remote: Record<string, unknown>): string {
+  return `
+    import { defineSweep } from 'remote-experiments';
+    export default defineSweep({
+      name: 'pk', branch: 'main',
+      dimensions: { x: ${JSON.stringify(Array.from({ length: n }, (_, i) => i))} },
+      patcher: { type: 'keyvalue', file: 'params.sh' },
+      remote: ${JSON.stringify(remote)},
+    });`;
+}

@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, readFile, readdir, rm, access } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { alive } from '../helpers/alive.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/proc.ts';
@@ -84,20 +84,6 @@ async function runnerGone(env: Env): Promise<void> {
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
-/** A process exists and is not a zombie (killed orphans wait for init to reap them). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc
-  }
-}
 
 test('5 jobs with maxParallel=2: never more than 2 at once, all COMPLETED, output in slurm-<id>.out', async () => {
   const env = await makeEnv({ maxParallel: 2 });

@@ -4,6 +4,13 @@
 // run dir, one after another or p at a time, and records each point's start, end and exit status
 // in that run dir (`.rx/status-<id>`), so every point has its own state. The scheduler submits the
 // pack dir as one ordinary job (or one array task); rx records `<job id>+<slot>` for each point.
+//
+// Cancelling some points of a pack (rx cancel) cannot go through the scheduler, whose unit is the
+// whole job: rx writes a marker `.rx/cancel-<id>` into each chosen point's run dir, next to its
+// status file. The runner never starts a marked point (it records `cancelled`), and stops a marked
+// running one (its own process group: TERM, KILL after a grace period), recording `cancelled` and
+// its end; the other points run on. A point that ended before the runner saw the marker keeps its
+// own end: one that succeeded stays COMPLETED.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { sh, type ShFragment } from '../../quote.ts';
@@ -46,12 +53,25 @@ export function runnerName(scriptPath: string): string {
 }
 
 /**
+ * Seconds a runner waits after TERM before KILL: `grace` for a point rx cancel stops (the shell
+ * scheduler's 10 s), `stop` for every point when the job itself gets TERM (shorter than the shell
+ * scheduler's 10 s, so that no point outlives its job; Slurm kills what is left after KillWait anyway).
+ */
+export interface PackTiming {
+  grace: number;
+  stop: number;
+}
+
+export const PACK_TIMING: PackTiming = { grace: 10, stop: 5 };
+
+/**
  * Pure: the runner of packs of points whose batch script is `text` (at `scriptPath` in each run
  * dir). Each point's output goes to its run dir under the name the script's (or sbatchArgs')
  * `-o/-e` give, `%j %A %a %x %u %N %%` expanded as Slurm would for the pack job; by default
  * `slurm-<id>.out` with the point's recorded id.
  */
-export function packRunner(text: string, scriptPath: string, sbatchArgs: readonly string[], parallel: number): string {
+export function packRunner(text: string, scriptPath: string, sbatchArgs: readonly string[], parallel: number, timing: PackTiming = PACK_TIMING): string {
+  if (![timing.grace, timing.stop].every(n => Number.isSafeInteger(n) && n >= 0)) throw new Error(`pack runner: grace and stop must be whole seconds, got ${JSON.stringify(timing)}`);
   const b = parseBatchScript(text);
   const opts = [...findOptions(b.directives), ...findOptions(sbatchArgs)];
   const last = (o: 'output' | 'error') => opts.filter(x => x.opt === o).at(-1)?.value ?? '';
@@ -61,7 +81,7 @@ export function packRunner(text: string, scriptPath: string, sbatchArgs: readonl
     sh`#!/bin/bash`,
     ...b.header.map(l => sh.raw(l)),
     sh`# rx: a pack of points: runs ${scriptPath} in each run directory linked from d/<slot>, ${parallel} at a time`,
-    sh`rx_par=${String(parallel)} rx_o=${last('output')} rx_e=${last('error')} rx_run=(${[...interp, script]})`,
+    sh`rx_par=${String(parallel)} rx_grace=${String(timing.grace)} rx_stop=${String(timing.stop)} rx_o=${last('output')} rx_e=${last('error')} rx_run=(${[...interp, script]})`,
     PACK_RUNNER,
   ]).text + '\n';
 }
@@ -90,33 +110,89 @@ rx_exp() {
   done
   printf '%s' "$out"
 }
-# rx_one SLOT: the user's script in that point's run dir; start, end and status in .rx/status-<id> there.
+# rx_one SLOT (a background job in a process group of its own, so that rx cancel can stop this one
+# point): the user's script in that point's run dir; its end and exit status go to .rx/status-<id> there.
 rx_one() {
-  local id=$rx_base+$1 d
-  d=$(cd -P -- "d/$1" 2>/dev/null && pwd -P) || { echo "rx: pack slot $1: cannot enter its run directory" >&2; return 1; }
-  (
-    cd -- "$d" || exit 1
-    export SLURM_SUBMIT_DIR=$PWD RX_POINT_JOB_ID=$id
-    st=.rx/status-$id
-    o=slurm-$id.out; [ -z "$rx_o" ] || o=$(rx_exp "$rx_o")
-    printf 'start %(%s)T\\n' -1 >"$st"
-    if [ -n "$rx_e" ]; then "\${rx_run[@]}" >"$o" 2>"$(rx_exp "$rx_e")" </dev/null; else "\${rx_run[@]}" >"$o" 2>&1 </dev/null; fi
-    rc=$?
-    printf 'end %(%s)T %s\\n' -1 "$rc" >>"$st"
-    exit "$rc"
-  )
+  local id=$rx_base+$1 o rc
+  cd -P -- "d/$1" 2>/dev/null || { echo "rx: pack slot $1: cannot enter its run directory" >&2; exit 1; }
+  export SLURM_SUBMIT_DIR=$PWD RX_POINT_JOB_ID=$id
+  o=slurm-$id.out; [ -z "$rx_o" ] || o=$(rx_exp "$rx_o")
+  if [ -n "$rx_e" ]; then "\${rx_run[@]}" >"$o" 2>"$(rx_exp "$rx_e")" </dev/null 8>&-; else "\${rx_run[@]}" >"$o" 2>&1 </dev/null 8>&-; fi
+  rc=$?
+  printf 'end %(%s)T %s\\n' -1 "$rc" >>".rx/status-$id"
+  { printf x >&8; } 2>/dev/null
+  exit "$rc"
 }
-rx_bad=0 rx_s=0
-while [ -L "d/$rx_s" ]; do
-  if [ "$rx_par" -le 1 ]; then
-    rx_one "$rx_s" || rx_bad=1
-  else
-    while [ "$(jobs -rp | wc -l)" -ge "$rx_par" ]; do wait -n || rx_bad=1; done
-    rx_one "$rx_s" &
-  fi
-  rx_s=$((rx_s + 1))
+# rx_start SLOT: a point whose cancel marker (rx cancel: .rx/cancel-<id> in its run dir) exists is
+# recorded cancelled and never run; any other starts (its start recorded first, by this shell alone).
+rx_start() {
+  local st=d/$1/.rx/status-$rx_base+$1
+  if [ -e "d/$1/.rx/cancel-$rx_base+$1" ]; then printf 'cancelled %(%s)T\\n' -1 2>/dev/null >"$st"; return 0; fi
+  printf 'start %(%s)T\\n' -1 2>/dev/null >"$st"
+  set -m; rx_one "$1" & rx_g[$1]=$!; set +m
+  rx_live+=("$1")
+}
+# rx_nap: a second, or less when a point ends (it writes a byte into the pipe on fd 8) or TERM
+# comes; no process is started. The runner never calls wait: a wait cut short by the TERM trap can
+# lose a child's end in bash and then block for good; bash reaps every child by itself.
+rx_nap() {
+  if (( rx_wake )); then read -t 1 -N 1 -u 8 rx_x; else sleep 1; fi
+  return 0
+}
+# rx_end SLOT: rx_rc := the exit status the point recorded; fails while it has none.
+rx_end() {
+  local a b c; rx_rc=
+  while read -r a b c; do [ "$a" = end ] && rx_rc=$c; done 2>/dev/null <"d/$1/.rx/status-$rx_base+$1"
+  [ -n "$rx_rc" ]
+}
+# rx_watch: each running point that ended leaves (its own end recorded, or its process group gone);
+# one whose cancel marker appeared gets TERM (after 'cancelled' is recorded), KILL after rx_grace s,
+# and its end recorded here once its group is gone (its shell died with it); when the job itself
+# gets TERM, every point gets TERM and KILL after rx_stop s (before the shell scheduler's own KILL),
+# their end left unrecorded: they take the job's end, as its whole group did before.
+rx_watch() {
+  local s g now keep=()
+  printf -v now '%(%s)T' -1
+  for s in "\${rx_live[@]}"; do
+    g=\${rx_g[s]}
+    if rx_end "$s"; then
+      [ "$rx_rc" = 0 ] || [ -n "\${rx_why[s]-}" ] || rx_bad=1
+      continue
+    fi
+    if ! kill -0 -- "-$g" 2>/dev/null; then
+      case \${rx_why[s]-} in
+        cancel) printf 'end %(%s)T %s\\n' -1 "\${rx_sig[s]}" 2>/dev/null >>"d/$s/.rx/status-$rx_base+$s" ;;
+        stop) ;;
+        *) rx_bad=1 ;;
+      esac
+      continue
+    fi
+    if [ -z "\${rx_why[s]-}" ]; then
+      if (( rx_term )); then
+        rx_why[s]=stop rx_dl[s]=$((now + rx_stop)) rx_sig[s]=143; kill -TERM -- "-$g" 2>/dev/null
+      elif [ -e "d/$s/.rx/cancel-$rx_base+$s" ]; then
+        printf 'cancelled %(%s)T\\n' -1 2>/dev/null >>"d/$s/.rx/status-$rx_base+$s"
+        rx_why[s]=cancel rx_dl[s]=$((now + rx_grace)) rx_sig[s]=143; kill -TERM -- "-$g" 2>/dev/null
+      fi
+    else
+      (( rx_term && rx_dl[s] > now + rx_stop )) && rx_dl[s]=$((now + rx_stop))
+      (( now >= rx_dl[s] )) && { rx_sig[s]=137; kill -KILL -- "-$g" 2>/dev/null; }
+    fi
+    keep+=("$s")
+  done
+  rx_live=("\${keep[@]}")
+}
+rx_bad=0 rx_s=0 rx_term=0 rx_live=() rx_g=() rx_why=() rx_dl=() rx_sig=() rx_wake=0
+# A pipe only this shell and the points' own shells hold (not the user's scripts): read and write.
+{ exec 8<> <(:); } 2>/dev/null && rx_wake=1
+trap 'rx_term=1' TERM
+while :; do
+  while (( !rx_term && \${#rx_live[@]} < rx_par )) && [ -L "d/$rx_s" ]; do rx_start "$rx_s"; rx_s=$((rx_s + 1)); done
+  (( \${#rx_live[@]} )) || break
+  rx_nap
+  rx_watch
 done
-while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || rx_bad=1; done
+(( rx_term )) && exit 143
 exit "$rx_bad"`;
 
 /** One point to put in a pack: `marker` is the scheduler's marker name of its run dir and attempt. */
@@ -140,9 +216,11 @@ export function markerSurveyScript(stateDir: string, members: readonly PackMembe
 export function parseMarkers(stdout: string): Map<string, { pack: string; slot: number } | { jobId: string }> {
   const out = new Map<string, { pack: string; slot: number } | { jobId: string }>();
   for (const line of stdout.split('\n')) {
-    const m = /^RXMARK (\S+) (?:pack:(p\.[0-9a-f]+) (\d+)|(\d+(?:_\d+)?))\s*$/.exec(line);
+    const m = /^RXMARK (\S+) (.*)$/.exec(line);
     if (!m) continue;
-    out.set(m[1]!, m[2] ? { pack: m[2], slot: Number(m[3]) } : { jobId: m[4]! });
+    const packed = parsePackMarker(m[2]!);
+    if (packed) out.set(m[1]!, packed);
+    else if (/^\d+(?:_\d+)?\s*$/.test(m[2]!)) out.set(m[1]!, { jobId: m[2]!.trim() });
   }
   return out;
 }
@@ -220,10 +298,19 @@ export function parsePacks(stdout: string): Map<string, string[]> {
   return out;
 }
 
-/** Bash printing `RXPT <key> <start> <end> <status>` (`-` when absent) from each packed point's `.rx/status-<id>`. */
+/**
+ * Bash printing `RXPT <key> <start> <end> <status> <cancelled> <marked>` (`-` when absent; marked
+ * 0|1) from each packed point's `.rx/status-<id>` and its cancel marker `.rx/cancel-<id>`.
+ */
 export function pointRunsScript(points: readonly { key: string; dir: string; jobId: string }[]): string {
   return sh.lines([
-    sh`rx_pt() { local f=$2/.rx/status-$3 a b c s=- e=- r=-; [ -f "$f" ] || return 0; while read -r a b c; do case $a in start) s=$b ;; end) e=$b; r=$c ;; esac; done <"$f"; printf 'RXPT %s %s %s %s\\n' "$1" "$s" "$e" "$r"; }`,
+    sh`rx_pt() {
+  local f=$2/.rx/status-$3 a b c s=- e=- r=- x=- m=0
+  [ -e "$2/.rx/cancel-$3" ] && m=1
+  [ -f "$f" ] || [ $m = 1 ] || return 0
+  [ -f "$f" ] && while read -r a b c; do case $a in start) s=$b ;; end) e=$b; r=$c ;; cancelled) x=$b ;; esac; done <"$f"
+  printf 'RXPT %s %s %s %s %s %s\\n' "$1" "$s" "$e" "$r" "$x" "$m"
+}`,
     ...points.map(p => sh`rx_pt ${[p.key, sh.path(p.dir), p.jobId]}`),
     sh`exit 0`, sh``,
   ]).text;
@@ -233,38 +320,117 @@ export interface PointRun {
   start: number | null;
   end: number | null;
   status: number | null;
+  /** When the runner acted on the point's cancel marker (did not start it, or began stopping it). */
+  cancelled: number | null;
+  /** rx cancel's marker is there (the runner may not have come to it yet). */
+  marked: boolean;
 }
 
 /** Pure: RXPT lines → key → what the point's own record says. */
 export function parsePointRuns(stdout: string): Map<string, PointRun> {
-  const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : null);
+  const num = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : null);
   const out = new Map<string, PointRun>();
   for (const line of stdout.split('\n')) {
-    const m = /^RXPT (\S+) (\S+) (\S+) (\S+)\s*$/.exec(line);
-    if (m) out.set(m[1]!, { start: num(m[2]!), end: num(m[3]!), status: num(m[4]!) });
+    const m = /^RXPT (\S+) (\S+) (\S+) (\S+)(?: (\S+) ([01]))?\s*$/.exec(line);
+    if (m) out.set(m[1]!, { start: num(m[2]), end: num(m[3]), status: num(m[4]), cancelled: num(m[5]), marked: m[6] === '1' });
   }
   return out;
 }
 
+const BY_CANCEL = 'cancelled by rx cancel';
+
 /**
  * Pure: a packed point's state from its pack job's state and its own record. A point that ended
- * has its own exit status; one that started and did not end, or never started, in a job that is
- * over takes the job's end (TIMEOUT, CANCELLED, …), and UNKNOWN if the job says COMPLETED — never COMPLETED.
+ * has its own exit status (CANCELLED when rx cancel stopped it, unless it succeeded first); one
+ * marked by rx cancel that never started is CANCELLED; one that started and did not end, or never
+ * started, in a job that is over takes the job's end (TIMEOUT, CANCELLED, …), and UNKNOWN if the
+ * job says COMPLETED — never COMPLETED.
  */
 export function packedPointStatus(id: string, job: JobStatus | undefined, run: PointRun | undefined, nowSeconds: number): JobStatus {
   const times = { start: isoSeconds(run?.start ?? null), end: isoSeconds(run?.end ?? null) };
-  if (run?.end != null && run.status !== null) {
-    const signal = run.status > 128 && run.status < 193 ? run.status - 128 : null;
-    return { jobId: id, state: run.status === 0 ? 'COMPLETED' : 'FAILED', exitCode: signal ? null : run.status, signal, ...times, elapsedSeconds: run.start === null ? null : run.end - run.start, reason: signal ? `killed by signal ${signal}` : null };
-  }
+  const cancel = run?.cancelled != null || run?.marked === true;
+  const started = run?.start != null;
+  if (run?.end != null && run.status !== null) return endedStatus(id, run, times);
+  // The runner never starts a marked point (a marker written as it starts one: stopped within a second).
+  if (cancel && !started) return { jobId: id, state: 'CANCELLED', exitCode: null, start: null, end: isoSeconds(run?.cancelled ?? null), reason: `${BY_CANCEL} before it started` };
   if (!job) return { jobId: id, state: 'UNKNOWN', exitCode: null, ...times, reason: `the scheduler no longer knows job ${jobOf(id)}` };
   const over = TERMINAL_STATES.has(job.state);
-  const started = run?.start != null;
   if (!over) {
-    if (started) return { jobId: id, state: 'RUNNING', exitCode: null, ...times, elapsedSeconds: nowSeconds - run!.start!, reason: null };
+    if (started) return { jobId: id, state: 'RUNNING', exitCode: null, ...times, elapsedSeconds: nowSeconds - run!.start!, reason: cancel ? `${BY_CANCEL}: stopping` : null };
     return { jobId: id, state: 'PENDING', exitCode: null, start: null, end: null, reason: job.state === 'PENDING' ? (job.reason ?? null) : `waiting for its turn in pack job ${jobOf(id)}` };
   }
+  const ended = `its pack job ${jobOf(id)} ended ${job.state}${job.reason ? ` (${job.reason})` : ''}`;
+  if (cancel) return { jobId: id, state: 'CANCELLED', exitCode: null, ...times, reason: `${BY_CANCEL}; ${ended} before it recorded its end` };
   const state = job.state === 'COMPLETED' ? 'UNKNOWN' : job.state;
-  const what = started ? 'it started but did not finish' : 'it never started';
-  return { jobId: id, state, exitCode: null, ...times, reason: `${what}: its pack job ${jobOf(id)} ended ${job.state}${job.reason ? ` (${job.reason})` : ''}` };
+  return { jobId: id, state, exitCode: null, ...times, reason: `${started ? 'it started but did not finish' : 'it never started'}: ${ended}` };
+}
+
+/** A point that recorded its end: its own status; CANCELLED if rx cancel stopped it and it did not succeed first. */
+function endedStatus(id: string, run: PointRun, times: { start: string | null; end: string | null }): JobStatus {
+  const status = run.status!;
+  const signal = status > 128 && status < 193 ? status - 128 : null;
+  const elapsedSeconds = run.start === null ? null : run.end! - run.start;
+  const base = { jobId: id, exitCode: signal ? null : status, signal, ...times, elapsedSeconds };
+  if (status === 0) return { ...base, state: 'COMPLETED', reason: null };
+  if (run.cancelled !== null) return { ...base, state: 'CANCELLED', reason: signal ? `${BY_CANCEL} (signal ${signal})` : BY_CANCEL };
+  return { ...base, state: 'FAILED', reason: signal ? `killed by signal ${signal}` : null };
+}
+
+/** A pack's directory in the state dir (the scheduler's job-id marker of the pack is that of this dir). */
+export function packDir(stateDir: string, name: string): string {
+  return `${stateDir}/packs/${name}`;
+}
+
+/** Pure: a point's job-id marker naming its pack (`pack:<name> <slot>`) → the pack and slot; null for a job id. */
+export function parsePackMarker(text: string): { pack: string; slot: number } | null {
+  const m = /^pack:(p\.[0-9a-f]+) (\d+)\s*$/.exec(text);
+  return m ? { pack: m[1]!, slot: Number(m[2]) } : null;
+}
+
+/** A packed point rx cancel stops alone: its run dir and recorded id (`<job>+<slot>`). */
+export interface PointToCancel {
+  key: string;
+  dir: string;
+  jobId: string;
+}
+
+/**
+ * Bash for rx cancel, one script: writes each point's marker `.rx/cancel-<id>` in its run dir (one
+ * already there is kept, so a rerun after a crash is harmless) and prints `RXCMARK <key> ok|fail`;
+ * runs `jobsCancel` (the scheduler's cancel of whole jobs; in a subshell, as it ends with exit);
+ * then waits up to `waitSeconds` for the marked points that were running to record their end (the
+ * runner looks every second, then TERM), so that the states read next are final.
+ */
+export function cancelPointsScript(points: readonly PointToCancel[], jobsCancel: string | null, waitSeconds = 5): string {
+  return sh.lines([
+    sh`trap '' HUP PIPE`,
+    sh`rx_w=()
+rx_cm() {
+  if [ -d "$2/.rx" ] && { [ -e "$2/.rx/cancel-$3" ] || printf '%(%s)T\\n' -1 >"$2/.rx/cancel-$3"; } 2>/dev/null; then
+    printf 'RXCMARK %s ok\\n' "$1"; rx_w+=("$2/.rx/status-$3")
+  else printf 'RXCMARK %s fail\\n' "$1"; fi
+}
+# rx_running FILE: the point started and has not recorded its end.
+rx_running() { local a b c s= e=; while read -r a b c; do case $a in start) s=1 ;; end) e=1 ;; esac; done <"$1"; [ -n "$s" ] && [ -z "$e" ]; } 2>/dev/null`,
+    ...points.map(p => sh`rx_cm ${[p.key, sh.path(p.dir), p.jobId]}`),
+    jobsCancel === null ? sh`` : sh.lines([sh`(`, sh.raw(jobsCancel), sh`)`]),
+    sh`rx_n=$(( ${String(waitSeconds)} * 5 ))
+while (( rx_n-- > 0 )); do
+  rx_left=0
+  for rx_f in "\${rx_w[@]}"; do rx_running "$rx_f" && { rx_left=1; break; }; done
+  (( rx_left )) || break
+  sleep 0.2
+done
+exit 0`, sh``,
+  ]).text;
+}
+
+/** Pure: RXCMARK lines → the keys whose marker is in place. */
+export function parseCancelMarks(stdout: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of stdout.split('\n')) {
+    const m = /^RXCMARK (\S+) ok\s*$/.exec(line);
+    if (m) out.add(m[1]!);
+  }
+  return out;
 }
