@@ -79,7 +79,7 @@ function registerSubmission(p: Command): void {
     });
   p.command('cancel')
     .description('Cancel unfinished jobs (one scancel call per sweep); a packed point chosen without the rest of its pack is stopped alone.')
-    .argument('[points...]', 'only these experiments: job ids as rx status shows them (123_4+2: one packed point; 123_4 or 123: every point of that job), commit shas, run directories or link names')
+    .argument('[points...]', 'only these experiments: job ids as rx status shows them (123_4+2: one packed point; 123_4: every point of that task; 123: every point of job or array 123; the job of an earlier attempt is refused), commit shas, run directories or link names')
     .option('--sweep <name>', 'only this sweep')
     .option('--state <states>', 'only jobs in these states, comma-separated (default: every unfinished job): PENDING,RUNNING,SUSPENDED,REQUEUED,COMPLETING')
     .option('--json', 'print the cancelled jobs as JSON')

@@ -42,6 +42,12 @@ export function parseStates(list: string[] | undefined): Set<string> {
 
 const JOB_LIKE = /^\d+(?:_\d+)?(?:\+\d+)?$/;
 
+/** Whether selector `q` names recorded id `id`: itself, its pack job (`123_4` of `123_4+2`), or its array (`123` of `123_4`). */
+export function namesJob(q: string, id: string): boolean {
+  const job = jobOf(id);
+  return id === q || job === q || job.replace(/_\d+$/, '') === q;
+}
+
 /**
  * The points each selector names, per sweep (only among `sweeps`): a job id matches the latest job
  * of every point it names (a pack job's id names all its points); anything else, or a job id no
@@ -60,13 +66,17 @@ export function selectPoints(ctx: RepoContext, sweeps: readonly string[], select
     if (JOB_LIKE.test(q)) {
       for (const [name, state] of states) {
         for (const p of state.points.values()) {
+          if (p.supersededBy !== undefined) continue;
           const id = p.jobs.at(-1)?.jobId;
-          if (id && (id === q || jobOf(id) === q)) { out.get(name)!.add(p.key); hit = true; }
+          if (id && namesJob(q, id)) { out.get(name)!.add(p.key); hit = true; }
         }
       }
     }
     if (hit) continue;
     const found = resolveExperiment(ctx, q);
+    // A job id that is not a point's latest job names an earlier attempt: cancelling the point's
+    // current job instead would stop something the user did not name.
+    if (found.by === 'job') throw new ConfigError(`'${raw}' is an earlier job of point ${found.point.key} of sweep '${found.sweep}', not its latest`, { hint: `rx status --sweep ${found.sweep} shows its current job id.` });
     if (!out.has(found.sweep)) throw new ConfigError(`'${raw}' is point ${found.point.key} of sweep '${found.sweep}', not of the sweep given with --sweep`);
     out.get(found.sweep)!.add(found.point.key);
   }

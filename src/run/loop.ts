@@ -121,8 +121,9 @@ async function waitRound(run: Run, d: Driven, design: string[], due: boolean): P
     else await submitChains(run, d.name);
     run.stop.check();
     let changed = due ? false : await run.net.attempt(`${d.name}: asking the cluster for job states`, () => pollStates(run.ctx, d.name)) ?? false;
-    // A source driven elsewhere: its states, to know when no more of its points will come.
-    if (d.after && !run.driven.has(d.after)) changed = (await run.net.attempt(`${d.after}: asking the cluster for job states`, () => pollStates(run.ctx, d.after!)) ?? false) || changed;
+    // The source's states too (nothing to ask when none of its jobs is live): when it is driven
+    // elsewhere, or was resubmitted (rx resubmit --failed) after this run drove it to its end.
+    if (d.after) changed = (await run.net.attempt(`${d.after}: asking the cluster for job states`, () => pollStates(run.ctx, d.after!)) ?? false) || changed;
     state = await readState(run.ctx, d.name);
     const acc = { ...account(d.checked.def.budget ?? 0, design, state), state };
     run.progress.counts(countsOf(state, acc.round, d.checked.def.propose ? acc.left : undefined));

@@ -67,7 +67,7 @@ export function chainLinks(points: PointRecord[], src: SweepState): { links: Map
     // Slurm forgets finished jobs (MinJobAge) and refuses a dependency on one it forgot: a source
     // known to have completed needs none; one known to have failed is resubmitted first.
     else if (state === 'COMPLETED') links.set(p.key, { after: null, source: s.dir });
-    else if (state && TERMINAL_STATES.has(state)) errors.push({ key: p.key, error: `its source point ${s.key} of sweep '${src.name}' ended ${state}: rx resubmit --failed --sweep ${src.name} first, then resubmit this one` });
+    else if (state && TERMINAL_STATES.has(state)) errors.push({ key: p.key, error: `its source point ${s.key} of sweep '${src.name}' ended ${state}: rx resubmit --failed --sweep ${src.name} first, then rx submit this sweep again (its points without a job are submitted then)` });
     else links.set(p.key, { after: dep, source: s.dir });
   }
   return { links, errors };

@@ -22,6 +22,7 @@ import { UNKNOWN_JOB, UNKNOWN_JOB_REASON, type Scheduler } from '../remote/sched
 import { packDir, parsePackMarker } from '../remote/scheduler/pack.ts';
 import type { Target } from '../remote/target.ts';
 import { canonicalJson, paramHash } from '../sweep/hash.ts';
+import { chainHash } from '../sweep/chains.ts';
 import type { Params } from '../sweep/points.ts';
 
 /** A `.rx/point.json` as rx writes it into every experiment commit. */
@@ -86,14 +87,14 @@ export function parsePointDoc(text: string): { doc: PointDoc } | { error: string
   const { sweep, params, hash, base, repeat, from } = raw;
   if (typeof sweep !== 'string' || !sweep) return { error: "no 'sweep'" };
   if (!isObject(params)) return { error: "no 'params'" };
-  if (typeof hash !== 'string' || hash !== paramHash(params)) return { error: "'hash' is not the hash of its 'params'" };
+  if (from !== undefined && (!isObject(from) || typeof from.sweep !== 'string' || typeof from.key !== 'string' || !(from.sha === null || (typeof from.sha === 'string' && SHA.test(from.sha))))) return { error: "bad 'from'" };
+  // A chained point (after:) is hashed with its source point (chainHash); others by their params.
+  const hashOk = typeof hash === 'string' && (hash === paramHash(params) || (from !== undefined && hash === chainHash(params, from.sweep as string, from.key as string)));
+  if (!hashOk) return { error: "'hash' is not the hash of its 'params'" };
   if (typeof base !== 'string' || !SHA.test(base)) return { error: "no 'base' commit" };
   if (repeat !== undefined && !(Number.isInteger(repeat) && (repeat as number) >= 0)) return { error: "bad 'repeat'" };
   const doc: PointDoc = { sweep, params, hash, base, repeat: (repeat as number | undefined) ?? 0 };
-  if (from !== undefined) {
-    if (!isObject(from) || typeof from.sweep !== 'string' || typeof from.key !== 'string' || !(from.sha === null || (typeof from.sha === 'string' && SHA.test(from.sha)))) return { error: "bad 'from'" };
-    doc.from = { sweep: from.sweep, key: from.key, sha: from.sha as string | null };
-  }
+  if (from !== undefined) doc.from = { sweep: from.sweep as string, key: from.key as string, sha: from.sha as string | null };
   return { doc };
 }
 

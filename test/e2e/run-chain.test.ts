@@ -5,7 +5,7 @@
 // scheduler. Repeated source points (rx submit --repeat) each get a chain of their own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readlink, realpath } from 'node:fs/promises';
+import { readFile, readlink, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clusterSession } from '../helpers/cluster.ts';
 import { gitdir } from '../helpers/gitdir.ts';
@@ -88,6 +88,17 @@ test('repeated source points (rx submit --repeat) each get their own chained poi
   // A second rx run (and rx submit) of the chain finds nothing new: the chains are recognised.
   const again = await rxJson<{ status: string }[]>(['submit', '--sweep', 'chain.sweep.ts'], opts);
   assert.ok(again.every(x => x.status !== 'submitted'), JSON.stringify(again));
+  // rx doctor takes the chained run dirs as rx's own (their hash names the source point); with the
+  // chain's ledger gone, --rebuild recovers all 4 points and a submit then finds nothing new.
+  const doc = await rxJson<{ findings: { kind: string }[] }>(['doctor', '--sweep', 'chain'], opts);
+  assert.deepEqual(doc.findings.filter(f => f.kind === 'blocked'), []);
+  await rm(join(g.work, '.rx/sweeps/chain'), { recursive: true });
+  // (exit 5: the ledger lacked what it rebuilt)
+  const rebuilt = JSON.parse((await rx(['doctor', '--sweep', 'chain.sweep.ts', '--rebuild', '--json'], { ...opts, allowFailure: true })).stdout) as { recovered: string[]; findings: { kind: string }[] };
+  assert.equal(rebuilt.recovered.length, 4, JSON.stringify(rebuilt.findings));
+  assert.deepEqual((await rxJson<Row[]>(['status', '--sweep', 'chain'], opts)).map(c => c.state), ['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED']);
+  const third = await rxJson<{ status: string }[]>(['submit', '--sweep', 'chain.sweep.ts'], opts);
+  assert.ok(third.every(x => x.status !== 'submitted'), JSON.stringify(third));
 });
 
 test('rx run with a failing source point: its chain ends CANCELLED (DependencyNeverSatisfied) and the summary says where to look and how to rerun', async t => {

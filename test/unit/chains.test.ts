@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { chainHash, chainPoints, checkLinkName, dependencyOf, validateAfter } from '../../src/sweep/chains.ts';
 import { chainSources } from '../../src/submission/chains.ts';
+import { parsePointDoc } from '../../src/submission/reconcile.ts';
+import { pointJson } from '../../src/git/commits.ts';
 import { fold, type LedgerEvent } from '../../src/ledger/ledger.ts';
 import { checkSweep } from '../../src/sweep/definition.ts';
 import { planPoints } from '../../src/sweep/plan.ts';
@@ -54,6 +56,18 @@ test('repeated source points (same params, other keys) each get their own chain:
   // Stable: the same source point and params give the same hash in another plan (deduplication across submits).
   assert.deepEqual(chainPoints({ sweep: 'pms' }, twins, own, {}).map(p => p.hash), pts.map(p => p.hash));
   assert.notEqual(chainHash({ m: 1 }, 'pms', '1'), chainHash({ m: 1 }, 'other', '1'));
+});
+
+test('a chained point.json is one rx wrote (rx doctor / reconcile adopt it); a changed source key or params is refused', () => {
+  const [p] = chainPoints({ sweep: 'pms' }, sources, own, { z: 0.01 });
+  const text = pointJson('zams', { key: '1', params: p!.params, varied: p!.varied, hash: p!.hash, repeat: 0, from: p!.from }, 'c'.repeat(40)).toString();
+  const read = parsePointDoc(text);
+  assert.ok('doc' in read, JSON.stringify(read));
+  assert.deepEqual(read.doc.from, { sweep: 'pms', key: '1', sha: 'a'.repeat(40) });
+  const doc = JSON.parse(text);
+  assert.deepEqual(parsePointDoc(JSON.stringify({ ...doc, from: { ...doc.from, key: '2' } })), { error: "'hash' is not the hash of its 'params'" });
+  assert.deepEqual(parsePointDoc(JSON.stringify({ ...doc, params: { ...doc.params, m: 9 } })), { error: "'hash' is not the hash of its 'params'" });
+  assert.deepEqual(parsePointDoc(JSON.stringify({ ...doc, from: { sweep: 'pms' } })), { error: "bad 'from'" });
 });
 
 test('chain sources: latest attempts with a job and a run dir, keyed by the lineage\'s first attempt', () => {

@@ -293,3 +293,10 @@ test('submit budget from sacctmgr/squeue output: the tightest limit of the assoc
   assert.ok(limitRefusal('sbatch: error: AssocMaxSubmitJobLimit'));
   assert.ok(!limitRefusal('sbatch: error: Batch job submission failed: Invalid qos specification'));
 });
+
+test('rx cancel selectors: a job id names its own point, its pack job names every member, an array job every task', async () => {
+  const { namesJob } = await import('../../src/commands/cancel.ts');
+  assert.ok(namesJob('123_4+2', '123_4+2'));
+  assert.ok(namesJob('123_4', '123_4+2') && namesJob('123', '123_4+2') && namesJob('123', '123_4') && namesJob('77', '77'));
+  assert.ok(!namesJob('123_4+1', '123_4+2') && !namesJob('123_5', '123_4') && !namesJob('12', '123_4') && !namesJob('1234', '123_4'));
+});

@@ -160,6 +160,8 @@ rx_watch() {
       continue
     fi
     if ! kill -0 -- "-$g" 2>/dev/null; then
+      # Its end may have been recorded between the two looks: then it is the point's own.
+      if rx_end "$s"; then [ "$rx_rc" = 0 ] || [ -n "\${rx_why[s]-}" ] || rx_bad=1; continue; fi
       case \${rx_why[s]-} in
         cancel) printf 'end %(%s)T %s\\n' -1 "\${rx_sig[s]}" 2>/dev/null >>"d/$s/.rx/status-$rx_base+$s" ;;
         stop) ;;

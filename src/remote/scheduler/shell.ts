@@ -354,7 +354,8 @@ rx_stat() {
   fi
   if [ -f "$J/cancelled" ]; then a=; read -r a < "$J/cancelled"; rx_num "$a" && canc=$a; fi
   if [ -f "$J/reason" ]; then a=; read -r a < "$J/reason"; [[ $a =~ ^[a-z]+$ ]] && reason=$a; fi
-  if [ -f "$J/after" ]; then a=; read -r a < "$J/after"; rx_num "$a" && after=$a; fi
+  # Only while its dependency has not ended: then it waits for that job, not (also) for a slot.
+  if [ -f "$J/after" ]; then a=; read -r a < "$J/after"; rx_num "$a" && [ ! -e "$Q/jobs/$a/done" ] && [ ! -e "$Q/jobs/$a/cancelled" ] && after=$a; fi
   printf 'RXSHELL %s pending=%s pid=%s alive=%s claimed=%s start=%s rc=%s end=%s cancelled=%s reason=%s after=%s now=%s\\n' \\
     "$id" "$pend" "$pid" "$alive" "$claimed" "$start" "$rc" "$end" "$canc" "$reason" "$after" "$rx_t"
 }
