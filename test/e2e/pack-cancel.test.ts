@@ -11,7 +11,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterSession, runAsCluster, type ClusterSession } from '../helpers/cluster.ts';
-import { alive } from '../helpers/alive.ts'; // the test cluster's node is this machine
+import { alive, pidIn } from '../helpers/alive.ts'; // the test cluster's node is this machine
 import { gitdir, type GitDir } from '../helpers/gitdir.ts';
 import { packSweep } from '../helpers/sweeps.ts';
 import { rxJson, eventually } from '../helpers/rx.ts';
@@ -76,7 +76,7 @@ async function accounted(job: string, state: RegExp): Promise<void> {
   });
 }
 
-const pids = async (dir: string) => ['script.pid', 'child.pid'].map(f => Number(readFileSync(join(dir, f), 'utf8').trim()));
+const pids = async (dir: string) => Promise.all(['script.pid', 'child.pid'].map(f => pidIn(join(dir, f))));
 const cancelMarkers = async (dir: string) => (await readdir(join(dir, '.rx'))).filter(f => f.startsWith('cancel-'));
 
 /** A pack of 3 (one at a time): 0 runs and blocks, 1 and 2 wait; cancelling 1 alone leaves 0 running, 1 never runs, 0 and 2 complete. */

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { alive } from '../helpers/alive.ts';
+import { alive, pidIn } from '../helpers/alive.ts';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,7 +105,6 @@ async function startPack(pd: string, runner: string, env: Record<string, string>
   return { pid: child.pid!, done };
 }
 
-const pidIn = async (f: string) => Number((await readFile(f, 'utf8')).trim());
 const statusFile = (d: string, id: string) => readFile(join(d, `.rx/status-${id}`), 'utf8').catch(() => null);
 
 /** What `rx status` would say of each point (real bash reads the status files and markers). */

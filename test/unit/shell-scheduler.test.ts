@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, readFile, readdir, rm, access } from 'node:fs/promises';
-import { alive } from '../helpers/alive.ts';
+import { alive, pidIn } from '../helpers/alive.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/proc.ts';
@@ -189,10 +189,9 @@ test('cancel: a pending job never runs, a running job is killed (whole process g
     { key: 'b', dir: b, script: 'run.sh', args: [] },
   ]);
   const [ia, ib] = [ids.get('a')!, ids.get('b')!];
-  await until('a to run', async () => (await status(env, [ia])).get(ia)?.state === 'RUNNING' && exists(join(a, 'child')));
+  await until('a to run', async () => (await status(env, [ia])).get(ia)?.state === 'RUNNING');
+  const [pid, child] = [await pidIn(join(a, 'pid')), await pidIn(join(a, 'child'))];
   assert.equal((await status(env, [ib])).get(ib)!.state, 'PENDING');
-  const pid = Number(await readFile(join(a, 'pid'), 'utf8'));
-  const child = Number(await readFile(join(a, 'child'), 'utf8'));
   assert.ok(alive(pid) && alive(child));
 
   const t0 = Date.now();
