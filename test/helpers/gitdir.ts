@@ -47,7 +47,8 @@ export async function gitdir(t: TestContext | null, opts: { origin?: boolean; fi
     await git.addRemote('origin', origin);
     await git.push('origin', 'main');
   }
-  const cleanup = () => rm(root, { recursive: true, force: true });
+  // A local job the test left running may still write into its run dir: rm retries ENOTEMPTY.
+  const cleanup = () => rm(root, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   t?.after(cleanup);
   return { root, work, origin, git, write, commit, cleanup };
 }
