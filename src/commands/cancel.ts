@@ -5,7 +5,7 @@ import { repoContext, type RepoContext } from '../git/repo.ts';
 import { cancelJobs, type CancelledJob } from '../remote/jobs.ts';
 import { jobOf } from '../remote/scheduler/pack.ts';
 import { selectSweeps, withLedger } from '../ledger/sweeps.ts';
-import { Ledger, sweepDir } from '../ledger/ledger.ts';
+import { sweepState } from '../ledger/ledger.ts';
 import { resolveExperiment } from '../results/lookup.ts';
 import { TERMINAL_STATES, type JobState } from '../remote/scheduler/types.ts';
 import { makeOut, type Out } from '../ui.ts';
@@ -56,10 +56,7 @@ export function namesJob(q: string, id: string): boolean {
  */
 export function selectPoints(ctx: RepoContext, sweeps: readonly string[], selectors: readonly string[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>(sweeps.map(s => [s, new Set<string>()]));
-  const states = new Map(sweeps.map(name => {
-    const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
-    try { return [name, ledger.state()] as const; } finally { ledger.close(); }
-  }));
+  const states = new Map(sweeps.map(name => [name, sweepState(ctx.rxDir, name)] as const));
   for (const raw of selectors) {
     const q = raw.trim().replace(/\/+$/, '');
     let hit = false;

@@ -310,6 +310,16 @@ export function sweepDir(rxDir: string, name: string): string {
   return join(rxDir, 'sweeps', name);
 }
 
+/** A sweep's folded ledger as it is on disk now (the ledger opened only to be read, and closed). */
+export function sweepState(rxDir: string, name: string): SweepState {
+  const ledger = new Ledger(sweepDir(rxDir, name), name);
+  try {
+    return ledger.state();
+  } finally {
+    ledger.close();
+  }
+}
+
 export function listSweeps(rxDir: string): string[] {
   const d = join(rxDir, 'sweeps');
   if (!existsSync(d)) return [];

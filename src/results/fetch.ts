@@ -8,7 +8,7 @@ import { join, posix, relative, resolve } from 'node:path';
 import { filesBelow } from '../files.ts';
 import { CommandError, ConfigError, ConnectionError, RxError } from '../errors.ts';
 import type { RepoContext } from '../git/repo.ts';
-import { Ledger, sweepDir, type PointRecord } from '../ledger/ledger.ts';
+import { sweepState, type PointRecord } from '../ledger/ledger.ts';
 import { acquireLock } from '../ledger/lock.ts';
 import { selectSweeps } from '../ledger/sweeps.ts';
 import { run } from '../proc.ts';
@@ -188,9 +188,7 @@ interface SweepFetch {
 
 async function fetchSweep(ctx: RepoContext, name: string, patterns: string[], opts: TransferOptions, req: FetchRequest, result: FetchResult): Promise<FetchSweepResult | null> {
   const ts = performance.now();
-  const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
-  const state = ledger.state();
-  ledger.close();
+  const state = sweepState(ctx.rxDir, name);
   if (!state.sweep) {
     result.warnings.push(`sweep '${name}': the ledger has no sweep definition yet; skipped`);
     return null;

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync
 import { join, posix, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { RepoContext } from '../git/repo.ts';
-import { Ledger, latestState, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
+import { latestState, sweepState, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { selectSweeps } from '../ledger/sweeps.ts';
 import { patternRegExp, validateFetchPattern } from '../remote/rsync.ts';
 import { defaultFetchDir, fitName, flatPath, lstatOrNull, readFetchManifest, tmpPath, writeJsonAtomic, type FetchManifest } from './mirror.ts';
@@ -154,10 +154,8 @@ export async function linkFiles(ctx: RepoContext, req: LinkRequest): Promise<Lin
 // 1. Plan: what should exist, per link directory
 
 async function planSweep(ctx: RepoContext, name: string, req: LinkRequest, filters: Filters, plans: Map<string, DirPlan>, result: LinkResult): Promise<void> {
-  const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
   // Each point by its latest attempt: attempts share their parameters, hence their names.
-  const state = latestState(ledger.state(), req.allAttempts);
-  ledger.close();
+  const state = latestState(sweepState(ctx.rxDir, name), req.allAttempts);
   if (!state.sweep) {
     result.warnings.push(`sweep '${name}': the ledger has no sweep definition yet; skipped`);
     return;

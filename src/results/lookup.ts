@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { RepoContext } from '../git/repo.ts';
-import { Ledger, listSweeps, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
+import { listSweeps, sweepState, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { LINK_MANIFEST } from './link.ts';
 import { fitName, flatPath, lstatOrNull } from './mirror.ts';
 
@@ -65,9 +65,7 @@ export function resolveExperiment(ctx: RepoContext, what: string, cwd = ctx.top)
   const linked = linkedKeys(linkManifests(ctx, q, cwd), q);
   const found: Found[] = [];
   for (const name of listSweeps(ctx.rxDir)) {
-    const ledger = new Ledger(sweepDir(ctx.rxDir, name), name);
-    const state = ledger.state();
-    ledger.close();
+    const state = sweepState(ctx.rxDir, name);
     for (const p of state.points.values()) {
       const by = matchesPoint(p, q) ?? (linked.has(`${name}\0${p.key}`) ? 'link' : null);
       if (by) found.push({ sweep: name, point: p, state, by });

@@ -116,8 +116,8 @@ async function waitRound(run: Run, d: Driven, design: string[], due: boolean): P
   for (;;) {
     run.stop.check();
     let state = await readState(run.ctx, d.name);
-    const source = d.after ? await readState(run.ctx, d.after) : undefined;
-    if (due || needsSubmit(state) || (source && sourceMark(source) !== run.sourceMarks.get(d.name))) due = !(await submitWithChains(run, d));
+    const mark = d.after ? sourceMark(await readState(run.ctx, d.after)) : undefined;
+    if (due || needsSubmit(state) || (mark !== undefined && mark !== run.sourceMarks.get(d.name))) due = !(await submitWithChains(run, d, mark));
     else await submitChains(run, d.name);
     run.stop.check();
     let changed = due ? false : await run.net.attempt(`${d.name}: asking the cluster for job states`, () => pollStates(run.ctx, d.name)) ?? false;
@@ -137,9 +137,10 @@ async function waitRound(run: Run, d: Driven, design: string[], due: boolean): P
  * Submits what is due for `d`, then for the sweeps of this run chained after it (and after those),
  * so a chained job is in the scheduler, waiting on its source job, right after that job is. Says
  * whether `d`'s submission got through (false: the connection dropped, try again at the next poll).
+ * `sourceNow`: the source's mark the caller has just read (saves reading its ledger again).
  */
-async function submitWithChains(run: Run, d: Driven): Promise<boolean> {
-  const mark = d.after ? sourceMark(await readState(run.ctx, d.after)) : undefined;
+async function submitWithChains(run: Run, d: Driven, sourceNow?: string): Promise<boolean> {
+  const mark = sourceNow ?? (d.after ? sourceMark(await readState(run.ctx, d.after)) : undefined);
   const r = await run.net.attempt(`${d.name}: submitting`, () => submitDue(run.ctx, { cwd: run.cwd, file: d.file, out: run.out }));
   if (!r) return false;
   if (mark !== undefined) run.sourceMarks.set(d.name, mark);
@@ -153,7 +154,7 @@ async function submitChains(run: Run, name: string): Promise<void> {
   const chained = run.chained.get(name);
   if (!chained) return;
   const mark = sourceMark(await readState(run.ctx, name));
-  for (const c of chained) if (mark !== run.sourceMarks.get(c.name)) await submitWithChains(run, c);
+  for (const c of chained) if (mark !== run.sourceMarks.get(c.name)) await submitWithChains(run, c, mark);
 }
 
 /** Which of a source sweep's points a chain can follow now (latest attempts with a job): when it changes, chains are due. */

@@ -2,7 +2,7 @@
 // points from its ledger, each chained point's dependency (the source point's latest job) and the
 // `<link>` symlink in its run dir to the source point's run dir, made just before it is submitted.
 import { ConfigError } from '../errors.ts';
-import { Ledger, latestPoints, listSweeps, sweepDir, type PointRecord, type SweepState } from '../ledger/ledger.ts';
+import { latestPoints, listSweeps, sweepState, type PointRecord, type SweepState } from '../ledger/ledger.ts';
 import { latestOf } from '../ledger/status.ts';
 import { sh } from '../quote.ts';
 import { dependencyOf, DEFAULT_LINK, type AfterSpec, type SourcePoint } from '../sweep/chains.ts';
@@ -12,15 +12,10 @@ import { TERMINAL_STATES } from '../remote/scheduler/types.ts';
 /** The source sweep's ledger state; it must exist and have been submitted to `label`. */
 export function sourceState(rxDir: string, top: string, after: AfterSpec, label: string): SweepState {
   if (!listSweeps(rxDir).includes(after.sweep)) throw new ConfigError(`after.sweep: there is no sweep '${after.sweep}' in ${top}`, { hint: 'Submit the source sweep first (the chained sweep can be submitted right after it: it does not wait).' });
-  const ledger = new Ledger(sweepDir(rxDir, after.sweep), after.sweep);
-  try {
-    const st = ledger.state();
-    const remote = st.sweep?.remote.label;
-    if (remote !== label) throw new ConfigError(`after.sweep: sweep '${after.sweep}' was submitted to ${remote ?? 'no remote yet'}, this sweep goes to ${label}`, { hint: 'A chained sweep runs on the cluster of its source: use the same remote.' });
-    return st;
-  } finally {
-    ledger.close();
-  }
+  const st = sweepState(rxDir, after.sweep);
+  const remote = st.sweep?.remote.label;
+  if (remote !== label) throw new ConfigError(`after.sweep: sweep '${after.sweep}' was submitted to ${remote ?? 'no remote yet'}, this sweep goes to ${label}`, { hint: 'A chained sweep runs on the cluster of its source: use the same remote.' });
+  return st;
 }
 
 /** The source points a chain can follow: latest attempts that have a run dir and a job (keyed by their first attempt). */
